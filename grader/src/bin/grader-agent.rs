@@ -1,0 +1,2 @@
+//! `grader-agent`: runs a job's scenarios (inside the guest, or locally).
+fn main() {}

@@ -1,0 +1,4 @@
+//! `cargo-grader`: the thin CLI over the `grader` library.
+fn main() {
+    println!("grader: under construction");
+}

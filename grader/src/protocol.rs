@@ -1,0 +1,510 @@
+//! The wire contract between the grader (host) and the agent (in the guest, or on the host
+//! for the `local` backend): a [`Job`] goes in as JSON, a stream of [`AgentEvent`] JSON lines
+//! comes back. The agent only *observes*; the host evaluates expectations and scores.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the job file lives inside the guest.
+pub const GUEST_JOB_PATH: &str = "/job/job.json";
+/// Where the submission's programs live inside the guest.
+pub const GUEST_BIN_DIR: &str = "/job/bin";
+/// The virtio serial port name the agent writes its events to.
+pub const RESULTS_PORT_NAME: &str = "results";
+
+/// Everything the agent needs to run one lab's scenarios.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Job {
+    /// Lab id (`lab1`…), for logs.
+    pub lab: String,
+    /// Directory holding the submission's programs.
+    pub bin_dir: PathBuf,
+    /// Scenarios, run in order, each in a fresh IPC namespace.
+    pub scenarios: Vec<ScenarioJob>,
+    /// Resource limits applied to every student process.
+    pub limits: Limits,
+    /// uid/gid student programs run as; `None` keeps the agent's own.
+    pub run_as: Option<(u32, u32)>,
+}
+
+/// Resource limits for student processes (setrlimit before exec).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Limits {
+    /// RLIMIT_NPROC: processes of the student uid.
+    pub nproc: u64,
+    /// RLIMIT_FSIZE in bytes: the largest file a student process may write.
+    pub fsize_bytes: u64,
+    /// RLIMIT_AS in bytes.
+    pub address_space_bytes: u64,
+    /// RLIMIT_CPU in seconds.
+    pub cpu_seconds: u64,
+    /// RLIMIT_NOFILE.
+    pub nofile: u64,
+    /// Bytes of stdout/stderr kept per process; the rest is dropped and flagged.
+    pub output_cap_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            nproc: 64,
+            fsize_bytes: 256 << 20,
+            address_space_bytes: 1 << 30,
+            cpu_seconds: 60,
+            nofile: 256,
+            output_cap_bytes: 64 << 10,
+        }
+    }
+}
+
+/// One scenario, parameters already substituted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioJob {
+    /// Scenario name from the spec.
+    pub name: String,
+    /// Whole-scenario deadline; at it, every process left is diagnosed then killed.
+    pub timeout_ms: u64,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// What to audit.
+    pub audit: AuditRequest,
+}
+
+/// Audits the agent performs for a scenario.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AuditRequest {
+    /// List SysV/POSIX IPC objects left after the scenario.
+    pub leaks: bool,
+    /// System call names to count across the student's process tree (seccomp user
+    /// notification); empty = no syscall tracing.
+    pub syscalls: Vec<String>,
+}
+
+/// Kinds of IPC object the agent can see.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum IpcKind {
+    /// SysV message queue.
+    Msg,
+    /// SysV shared memory segment.
+    Shm,
+    /// SysV semaphore set.
+    Sem,
+    /// POSIX message queue (`/dev/mqueue`).
+    PosixMq,
+    /// POSIX shared memory object (`/dev/shm/NAME`).
+    PosixShm,
+    /// POSIX named semaphore (`/dev/shm/sem.NAME`).
+    PosixSem,
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    /// Start a program. Foreground: wait for it (or the scenario deadline).
+    Run {
+        /// Name used by later `wait`/`kill` steps and in reports.
+        id: String,
+        /// Absolute path of the program.
+        program: PathBuf,
+        /// argv[1..].
+        args: Vec<String>,
+        /// Bytes written to stdin, then closed; `None` = /dev/null.
+        stdin: Option<String>,
+        /// Extra environment variables.
+        env: Vec<(String, String)>,
+        /// Do not wait for it.
+        background: bool,
+    },
+    /// Wait for a background process to end (scenario deadline applies).
+    Wait {
+        /// The `Run` id.
+        id: String,
+        /// Give up after this many ms (the process keeps running); `None` = scenario deadline.
+        timeout_ms: Option<u64>,
+    },
+    /// Send a signal to a background process's process group.
+    Kill {
+        /// The `Run` id.
+        id: String,
+        /// Signal number.
+        signal: i32,
+    },
+    /// Sleep.
+    Sleep {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Poll until a condition holds or `timeout_ms` passes.
+    WaitFor {
+        /// What to wait for.
+        condition: Condition,
+        /// Polling limit.
+        timeout_ms: u64,
+    },
+    /// Record every IPC object visible now.
+    IpcSnapshot,
+    /// The agent itself sends messages to a SysV queue.
+    MsgSend {
+        /// Queue key.
+        key: i32,
+        /// Create the queue (`IPC_CREAT|0666`) if missing.
+        create: bool,
+        /// Messages, in order.
+        messages: Vec<Message>,
+    },
+    /// The agent drains a SysV queue (non-blocking) and records what it got.
+    MsgDrain {
+        /// Queue key.
+        key: i32,
+    },
+    /// The agent creates an IPC object (e.g. a stale segment left by a "crashed" run).
+    IpcCreate {
+        /// Kind (SysV kinds, or POSIX shm/mq by name).
+        ipc: IpcKind,
+        /// SysV key.
+        key: Option<i32>,
+        /// POSIX name (with leading `/`).
+        name: Option<String>,
+        /// Size in bytes (shm) or number of semaphores (sem).
+        size: u64,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// The agent removes an IPC object (by key or name), if present.
+    IpcRemove {
+        /// Kind.
+        ipc: IpcKind,
+        /// SysV key.
+        key: Option<i32>,
+        /// POSIX name.
+        name: Option<String>,
+    },
+    /// Write a file (relative paths are in the scenario's working directory).
+    WriteFile {
+        /// Path.
+        path: String,
+        /// Content.
+        content: String,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// Write `count` native-endian `i32`s drawn from `seed` (see [`ints_from_seed`]).
+    GenInts {
+        /// Path.
+        path: String,
+        /// How many ints.
+        count: u64,
+        /// Generator seed.
+        seed: u64,
+    },
+    /// Record facts about a file.
+    FileProbe {
+        /// Path.
+        path: String,
+    },
+    /// Compute `ftok(path, proj)` in the agent.
+    Ftok {
+        /// Path.
+        path: String,
+        /// Project id.
+        proj: i32,
+    },
+}
+
+/// A condition for [`Step::WaitFor`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "on", rename_all = "snake_case")]
+pub enum Condition {
+    /// A SysV object with this key (or POSIX object with this name) exists.
+    Ipc {
+        /// Kind.
+        ipc: IpcKind,
+        /// SysV key.
+        key: Option<i32>,
+        /// POSIX name.
+        name: Option<String>,
+    },
+    /// A file exists.
+    File {
+        /// Path.
+        path: String,
+    },
+    /// A process's stdout so far contains a string.
+    Output {
+        /// The `Run` id.
+        id: String,
+        /// Substring.
+        contains: String,
+    },
+}
+
+/// A SysV message (type + payload bytes as text).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Message {
+    /// `mtype`, > 0.
+    pub mtype: i64,
+    /// Payload (sent without a terminating NUL).
+    pub text: String,
+}
+
+/// What the agent writes, one JSON object per line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// First line: the agent is up.
+    Hello {
+        /// `uname -r` of the machine the agent runs on.
+        kernel: String,
+        /// Agent version.
+        version: String,
+    },
+    /// One finished scenario.
+    Scenario(ScenarioResult),
+    /// The agent could not run the job at all.
+    Fatal {
+        /// Why.
+        message: String,
+    },
+    /// Last line: everything was run.
+    Done,
+}
+
+/// Observations for one scenario.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioResult {
+    /// Scenario name.
+    pub name: String,
+    /// One outcome per step that ran, aligned with the job's steps by index.
+    pub steps: Vec<StepOutcome>,
+    /// Background processes never waited for, killed at the end.
+    pub leftovers: Vec<ProcessResult>,
+    /// IPC objects left after the scenario (when audited).
+    pub leaks: Vec<Leak>,
+    /// Syscall counts across the student processes (when audited).
+    pub syscalls: BTreeMap<String, u64>,
+    /// Set when the scenario deadline passed: who was still running and on what.
+    pub hang: Option<HangReport>,
+    /// Agent-side failure (not the student's): the scenario could not be run.
+    pub error: Option<String>,
+    /// Wall time.
+    pub duration_ms: u64,
+}
+
+/// The outcome of one step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// A foreground run or a wait ended (or hit its deadline).
+    Process(ProcessResult),
+    /// A background process was started.
+    Spawned {
+        /// The `Run` id.
+        id: String,
+        /// Its pid, or `None` if it could not start (see `error`).
+        pid: Option<i32>,
+        /// Why it did not start.
+        error: Option<String>,
+    },
+    /// A signal was sent (ok = the process existed).
+    Killed {
+        /// The `Run` id.
+        id: String,
+        /// Whether the signal was delivered.
+        ok: bool,
+    },
+    /// A `wait_for` ended.
+    Waited {
+        /// Whether the condition held before the timeout.
+        satisfied: bool,
+        /// How long it took.
+        waited_ms: u64,
+    },
+    /// Objects seen by an `ipc_snapshot`.
+    Snapshot {
+        /// The objects.
+        objects: Vec<IpcObject>,
+    },
+    /// Messages drained by `msg_drain`.
+    Messages {
+        /// In queue order.
+        messages: Vec<Message>,
+        /// Set if the queue did not exist or could not be read.
+        error: Option<String>,
+    },
+    /// A file probe.
+    File(FileFacts),
+    /// `ftok` computed by the agent.
+    Ftok {
+        /// The key, or `None` on error.
+        key: Option<i32>,
+        /// The error.
+        error: Option<String>,
+    },
+    /// A step with nothing to report but success or an error
+    /// (sleep, msg_send, ipc_create, ipc_remove, write_file, gen_ints).
+    Done {
+        /// Set when the agent failed to do it.
+        error: Option<String>,
+    },
+}
+
+/// How a student process ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "how", content = "value", rename_all = "snake_case")]
+pub enum Exit {
+    /// exit(code).
+    Code(i32),
+    /// Killed by a signal (not ours).
+    Signal(i32),
+    /// Still running at the deadline; killed by the agent.
+    Timeout,
+    /// Could not be started (exec failed, missing program).
+    NotStarted,
+}
+
+/// One process's observable behaviour.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProcessResult {
+    /// The `Run` id.
+    pub id: String,
+    /// Command line as run, for messages.
+    pub command: String,
+    /// How it ended.
+    pub exit: Exit,
+    /// Captured stdout (lossy UTF-8, capped).
+    pub stdout: String,
+    /// Captured stderr (lossy UTF-8, capped).
+    pub stderr: String,
+    /// Output past the cap was dropped.
+    pub truncated: bool,
+    /// Wall time from start to end.
+    pub duration_ms: u64,
+    /// Why it did not start, for `NotStarted`.
+    pub error: Option<String>,
+}
+
+/// Facts about a file after a step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileFacts {
+    /// Path probed.
+    pub path: String,
+    /// Whether it exists.
+    pub exists: bool,
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// First 4 KiB, lossy UTF-8.
+    pub head: String,
+}
+
+/// An IPC object as listed by the kernel.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IpcObject {
+    /// Kind.
+    pub ipc: IpcKind,
+    /// SysV key (0 = IPC_PRIVATE).
+    pub key: Option<i32>,
+    /// SysV id.
+    pub id: Option<i32>,
+    /// POSIX name.
+    pub name: Option<String>,
+    /// Permission bits.
+    pub mode: u32,
+    /// Bytes (shm size, queue bytes) or semaphore count.
+    pub size: u64,
+    /// Owner uid.
+    pub uid: u32,
+    /// Messages in a queue / attach count of a segment.
+    pub count: u64,
+    /// Creator pid (shm), last sender (msg), when the kernel tells.
+    pub pid: Option<i32>,
+}
+
+/// An object left behind, with the command that removes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Leak {
+    /// The object.
+    pub object: IpcObject,
+    /// e.g. `ipcrm -q 3`, `rm /dev/shm/NAME`.
+    pub remove_command: String,
+}
+
+/// What was running when the deadline hit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HangReport {
+    /// Processes still alive.
+    pub processes: Vec<ProcInfo>,
+    /// Plain-language findings (e.g. "tac (pid 12) reads pipe:[77] whose write end is
+    /// still open in minishell (pid 10, fd 4)").
+    pub findings: Vec<String>,
+}
+
+/// A live process at the deadline.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProcInfo {
+    /// Pid.
+    pub pid: i32,
+    /// Parent pid.
+    pub ppid: i32,
+    /// `comm`.
+    pub comm: String,
+    /// State letter from `/proc/PID/stat`.
+    pub state: String,
+    /// Kernel function it sleeps in.
+    pub wchan: String,
+    /// Open descriptors: (fd, target of the symlink).
+    pub fds: Vec<(i32, String)>,
+}
+
+/// The deterministic int generator shared by the agent (writes files) and the host
+/// (computes expected results): splitmix64, low 32 bits as `i32`.
+pub fn ints_from_seed(seed: u64, count: u64) -> impl Iterator<Item = i32> {
+    let mut state = seed;
+    (0..count).map(move |_| {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as u32 as i32
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_as_json_lines() {
+        let ev = AgentEvent::Scenario(ScenarioResult {
+            name: "s".into(),
+            steps: vec![StepOutcome::Process(ProcessResult {
+                id: "p".into(),
+                command: "msgq create 0x1".into(),
+                exit: Exit::Signal(11),
+                stdout: String::new(),
+                stderr: "x".into(),
+                truncated: false,
+                duration_ms: 3,
+                error: None,
+            })],
+            ..Default::default()
+        });
+        let line = serde_json::to_string(&ev).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(serde_json::from_str::<AgentEvent>(&line).unwrap(), ev);
+    }
+
+    #[test]
+    fn int_generator_is_deterministic_and_seed_dependent() {
+        let a: Vec<i32> = ints_from_seed(7, 5).collect();
+        assert_eq!(a, ints_from_seed(7, 5).collect::<Vec<_>>());
+        assert_ne!(a, ints_from_seed(8, 5).collect::<Vec<_>>());
+    }
+}
