@@ -2,4 +2,20 @@
 //! sandbox (a QEMU guest or the local host) through the agent, auditing, scoring, reporting.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod agent;
+pub mod bench;
+pub mod build;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod course;
+pub mod cpio;
+pub mod doctor;
+pub mod fixture;
+pub mod grade;
+pub mod image;
 pub mod protocol;
+pub mod report;
+pub mod sandbox;
+pub mod score;
+pub mod spec;

@@ -1,0 +1,103 @@
+//! The teacher's self-check (`cargo grader check`): every reference solution of every
+//! scenario lab scores full marks, and every untouched skeleton builds but scores below max.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::{make_sandbox, scratch_dir, BackendChoice};
+use crate::course::{Course, LabKind};
+use crate::grade::{self, GradeOptions, Quiet};
+use crate::report::GradeReport;
+
+/// What the self-check expects of a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A reference solution: full marks.
+    Solution,
+    /// The untouched skeleton: builds, scores below max.
+    Skeleton,
+}
+
+/// One graded directory.
+#[derive(Debug, Clone)]
+pub struct CheckItem {
+    /// Lab id.
+    pub lab: String,
+    /// Directory.
+    pub dir: PathBuf,
+    /// Expectation.
+    pub role: Role,
+    /// The report.
+    pub report: GradeReport,
+    /// Whether the expectation held.
+    pub ok: bool,
+}
+
+/// All items.
+#[derive(Debug, Default)]
+pub struct CheckOutcome {
+    /// Items in order.
+    pub items: Vec<CheckItem>,
+}
+
+impl CheckOutcome {
+    /// True when every expectation held.
+    pub fn all_ok(&self) -> bool {
+        !self.items.is_empty() && self.items.iter().all(|i| i.ok)
+    }
+}
+
+fn verdict(role: Role, r: &GradeReport) -> bool {
+    match role {
+        Role::Solution => r.gradable && r.build.ok && r.score == r.max_score,
+        Role::Skeleton => r.gradable && r.build.ok && r.score < r.max_score,
+    }
+}
+
+/// Runs the self-check for `labs` (all scenario labs when empty), printing a line per item.
+pub fn run(course: &Course, labs: &[String], backend: BackendChoice, seed: Option<u64>, out: &mut dyn Write) -> Result<CheckOutcome> {
+    let selected: Vec<_> = if labs.is_empty() {
+        course.labs.iter().filter(|l| l.kind == LabKind::Ipc).collect()
+    } else {
+        labs.iter().map(|n| course.lab(n)).collect::<Result<_, _>>()?
+    };
+    let work = scratch_dir(course, "check")?;
+    let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false)?;
+    let mut outcome = CheckOutcome::default();
+    for lab in selected {
+        let mut dirs: Vec<(PathBuf, Role)> = lab.solutions.iter().map(|s| (course.path(s), Role::Solution)).collect();
+        dirs.push((course.path(&lab.dir), Role::Skeleton));
+        for (dir, role) in dirs {
+            let opts = GradeOptions { submission: dir.clone(), seed, work: work.join(&lab.id) };
+            let report = grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+            let ok = verdict(role, &report);
+            let want = match role {
+                Role::Solution => "full marks",
+                Role::Skeleton => "builds, below max",
+            };
+            let got = if !report.gradable {
+                format!("NOT GRADABLE: {}", report.not_gradable_reason.as_deref().unwrap_or(""))
+            } else if !report.build.ok {
+                "build failed".to_string()
+            } else {
+                format!("{}/{}", report.score, report.max_score)
+            };
+            writeln!(out, "{} {:<5} {:<45} want {:<18} got {got} (seed {})", if ok { "ok  " } else { "FAIL" }, lab.id, dir.strip_prefix(&course.root).unwrap_or(&dir).display(), want, report.seed)?;
+            if !ok {
+                for t in report.tests.iter().filter(|t| t.score < t.max_score && role == Role::Solution) {
+                    writeln!(out, "       {} {}: {}", t.name, t.status.as_str(), t.message)?;
+                }
+                if !report.build.ok {
+                    writeln!(out, "       build log: {}", report.build.log.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n       "))?;
+                }
+            }
+            outcome.items.push(CheckItem { lab: lab.id.clone(), dir, role, report, ok });
+        }
+    }
+    let bad = outcome.items.iter().filter(|i| !i.ok).count();
+    writeln!(out, "check: {} passed, {} failed", outcome.items.len() - bad, bad)?;
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(outcome)
+}

@@ -1,0 +1,287 @@
+//! The course model: `course.toml` at the workspace root lists the labs, where their specs
+//! live (pinned by content hash), and the guest and resource settings.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{self, ConfigError, Dur};
+use crate::protocol::Limits;
+
+/// The only `format_version` this grader reads.
+pub const COURSE_FORMAT_VERSION: u32 = 1;
+
+/// `course.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Course {
+    /// Must be [`COURSE_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Course title, shown in reports.
+    pub title: String,
+    /// Guest (QEMU) settings.
+    pub guest: GuestSettings,
+    /// Resource limits for student processes.
+    #[serde(default)]
+    pub limits: LimitSettings,
+    /// The labs, in course order.
+    #[serde(rename = "lab")]
+    pub labs: Vec<LabEntry>,
+    /// Workspace root (the directory holding `course.toml`); set after loading.
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+/// How the guest runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestSettings {
+    /// Guest RAM in MiB.
+    pub memory_mb: u32,
+    /// Spec deadlines are written for a native run; the guest (TCG) multiplies them by this.
+    pub timeout_scale: f64,
+    /// Deadline for one whole guest run, on top of the scenarios' own deadlines.
+    pub boot_deadline: Dur,
+    /// `auto` (KVM only if a probe shows it works), `tcg` or `kvm`.
+    #[serde(default = "default_accel")]
+    pub accel: String,
+}
+
+fn default_accel() -> String {
+    "auto".into()
+}
+
+/// Resource limits (see [`Limits`]); every field optional, defaults from [`Limits`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Processes of the student uid.
+    pub nproc: Option<u64>,
+    /// Largest file a student process may write, in MiB.
+    pub file_size_mb: Option<u64>,
+    /// Address space per process, in MiB.
+    pub memory_mb: Option<u64>,
+    /// CPU seconds per process.
+    pub cpu_seconds: Option<u64>,
+    /// Open files per process.
+    pub open_files: Option<u64>,
+    /// Captured output per process stream, in KiB.
+    pub output_kb: Option<u64>,
+}
+
+impl LimitSettings {
+    /// The limits handed to the agent.
+    pub fn to_limits(&self) -> Limits {
+        let d = Limits::default();
+        Limits {
+            nproc: self.nproc.unwrap_or(d.nproc),
+            fsize_bytes: self.file_size_mb.map_or(d.fsize_bytes, |m| m << 20),
+            address_space_bytes: self.memory_mb.map_or(d.address_space_bytes, |m| m << 20),
+            cpu_seconds: self.cpu_seconds.unwrap_or(d.cpu_seconds),
+            nofile: self.open_files.unwrap_or(d.nofile),
+            output_cap_bytes: self.output_kb.map_or(d.output_cap_bytes, |k| k << 10),
+        }
+    }
+}
+
+/// How a lab is graded.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LabKind {
+    /// Student programs run as scenarios inside the guest (labs 1–6).
+    #[default]
+    Ipc,
+    /// The student drives QEMU itself; graded on the host (lab 7).
+    Qemu,
+}
+
+/// One `[[lab]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabEntry {
+    /// `lab1`…`lab7`.
+    pub id: String,
+    /// Short name (`msgq`…); `cargo grader msgq` works like `cargo grader lab1`.
+    pub name: String,
+    /// Title shown in reports.
+    pub title: String,
+    /// The lab directory the student edits (relative to the root).
+    pub dir: PathBuf,
+    /// The spec (relative to the root).
+    pub spec: PathBuf,
+    /// SHA-256 of the spec file as the course ships it: grading refuses a spec that differs.
+    pub spec_sha256: Option<String>,
+    /// Reference solutions (relative to the root), checked by `cargo grader check`.
+    #[serde(default)]
+    pub solutions: Vec<PathBuf>,
+    /// How the lab is graded.
+    #[serde(default)]
+    pub kind: LabKind,
+}
+
+/// A failure to load or use the course.
+#[derive(Debug, thiserror::Error)]
+pub enum CourseError {
+    /// `course.toml` itself is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No `course.toml` in this directory or above.
+    #[error("failed to find course.toml in {start} or any parent directory")]
+    NotFound {
+        /// Where the search started.
+        start: PathBuf,
+    },
+    /// An unknown lab name.
+    #[error("no lab named `{name}` in {course} (known: {known})")]
+    UnknownLab {
+        /// What was asked.
+        name: String,
+        /// course.toml path.
+        course: PathBuf,
+        /// The ids and names.
+        known: String,
+    },
+}
+
+impl Course {
+    /// Finds `course.toml` in `start` or its ancestors and loads it.
+    pub fn discover(start: &Path) -> Result<Course, CourseError> {
+        let found = start
+            .ancestors()
+            .map(|d| d.join("course.toml"))
+            .find(|p| p.is_file())
+            .ok_or_else(|| CourseError::NotFound {
+                start: start.to_owned(),
+            })?;
+        Ok(Course::load(&found)?)
+    }
+
+    /// Loads and validates a `course.toml`.
+    pub fn load(path: &Path) -> Result<Course, ConfigError> {
+        let (mut course, _): (Course, _) = config::load_toml(path)?;
+        course.root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        course.validate(path)?;
+        Ok(course)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if self.format_version != COURSE_FORMAT_VERSION {
+            return Err(invalid(format!(
+                "format_version = {} is not supported (this grader reads {COURSE_FORMAT_VERSION})",
+                self.format_version
+            )));
+        }
+        if !(self.guest.timeout_scale >= 1.0 && self.guest.timeout_scale <= 100.0) {
+            return Err(invalid("guest.timeout_scale must be between 1 and 100".into()));
+        }
+        if !["auto", "tcg", "kvm"].contains(&self.guest.accel.as_str()) {
+            return Err(invalid(format!(
+                "guest.accel = `{}`: expected auto, tcg or kvm",
+                self.guest.accel
+            )));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for lab in &self.labs {
+            for key in [&lab.id, &lab.name] {
+                if !seen.insert(key.clone()) {
+                    return Err(invalid(format!("lab id or name `{key}` appears twice")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The lab named by id (`lab1`) or short name (`msgq`).
+    pub fn lab(&self, name: &str) -> Result<&LabEntry, CourseError> {
+        self.labs
+            .iter()
+            .find(|l| l.id == name || l.name == name)
+            .ok_or_else(|| CourseError::UnknownLab {
+                name: name.to_owned(),
+                course: self.root.join("course.toml"),
+                known: self
+                    .labs
+                    .iter()
+                    .map(|l| format!("{} ({})", l.id, l.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Absolute path of a path written relative to the root.
+    pub fn path(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+format_version = 1
+title = "t"
+[guest]
+memory_mb = 256
+timeout_scale = 4.0
+boot_deadline = "60s"
+[[lab]]
+id = "lab1"
+name = "msgq"
+title = "Queues"
+dir = "labs/lab1-msgq"
+spec = "labs/lab1-msgq/lab.toml"
+"#;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let p = dir.join("course.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("grader-course-{name}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn labs_are_found_by_id_or_name() {
+        let p = write(&tmp("ok"), MINIMAL);
+        let c = Course::load(&p).unwrap();
+        assert_eq!(c.lab("lab1").unwrap().name, "msgq");
+        assert_eq!(c.lab("msgq").unwrap().id, "lab1");
+        let err = c.lab("lab9").unwrap_err().to_string();
+        assert!(err.contains("lab1 (msgq)"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_line() {
+        let text = MINIMAL.replace("memory_mb = 256", "memory_mb = 256\nmemroy = 1");
+        let p = write(&tmp("bad"), &text);
+        let err = Course::load(&p).unwrap_err().to_string();
+        assert!(err.contains("course.toml:6: unknown field `memroy`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_format_version_is_explained() {
+        let p = write(&tmp("ver"), &MINIMAL.replace("format_version = 1", "format_version = 9"));
+        let err = Course::load(&p).unwrap_err().to_string();
+        assert!(err.contains("format_version = 9 is not supported"), "{err}");
+    }
+}

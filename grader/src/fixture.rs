@@ -1,0 +1,169 @@
+//! Fixture submissions as data (`tests/fixtures/labN/CASE/fixture.toml`): a base directory
+//! plus exact textual edits, and the verdict expected of it. Used by the test suite, the
+//! bulk-grading class generator and anyone reproducing a grading bug.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::config::{self, ConfigError};
+use crate::report::GradeReport;
+use crate::score::Status;
+
+/// A `fixture.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Lab id.
+    pub lab: String,
+    /// Base directory relative to the workspace root; absent = the files beside fixture.toml.
+    pub base: Option<PathBuf>,
+    /// Edits applied to copies of the base files.
+    #[serde(default, rename = "edit")]
+    pub edits: Vec<Edit>,
+    /// The verdict.
+    pub expect: Expectation,
+    /// Directory holding fixture.toml (set after loading).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// One textual edit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    /// File relative to the base.
+    pub file: PathBuf,
+    /// Text that must occur exactly once.
+    pub replace: String,
+    /// Replacement.
+    pub with: String,
+}
+
+/// What grading the fixture must give.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// `ok` or `failed`.
+    pub build: String,
+    /// Status of every scenario not listed in `status` (`passed` by default).
+    pub others: Option<String>,
+    /// Scenario → passed | failed | timeout | crashed | error | leak.
+    #[serde(default)]
+    pub status: BTreeMap<String, String>,
+    /// Scenario → substring of its message.
+    #[serde(default)]
+    pub message: BTreeMap<String, String>,
+    /// Substring of a report notice (e.g. "local copy was ignored").
+    pub notice: Option<String>,
+}
+
+/// Failures to prepare a fixture.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    /// The fixture file is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Copying or editing failed.
+    #[error("failed to materialize fixture {fixture}: {message}")]
+    Materialize {
+        /// fixture.toml.
+        fixture: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Fixture {
+    /// Loads `dir/fixture.toml`.
+    pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
+        let (mut f, _): (Fixture, _) = config::load_toml(&dir.join("fixture.toml"))?;
+        f.dir = dir.to_owned();
+        Ok(f)
+    }
+
+    /// The fixture's name (its directory name).
+    pub fn name(&self) -> String {
+        self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// Writes the submission into `dest` (which must not exist yet).
+    pub fn materialize(&self, root: &Path, dest: &Path) -> Result<(), FixtureError> {
+        let err = |message: String| FixtureError::Materialize { fixture: self.dir.join("fixture.toml"), message };
+        let base = self.base.as_ref().map_or_else(|| self.dir.clone(), |b| root.join(b));
+        crate::build::copy_tree(&base, dest, &[]).map_err(|e| err(format!("copying {}: {e}", base.display())))?;
+        let _ = std::fs::remove_file(dest.join("fixture.toml"));
+        for e in &self.edits {
+            let path = dest.join(&e.file);
+            let text = std::fs::read_to_string(&path).map_err(|x| err(format!("reading {}: {x}", e.file.display())))?;
+            let n = text.matches(&e.replace).count();
+            if n != 1 {
+                return Err(err(format!("{}: the text to replace occurs {n} times (must be exactly once): {:?}", e.file.display(), e.replace)));
+            }
+            std::fs::write(&path, text.replacen(&e.replace, &e.with, 1)).map_err(|x| err(x.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Compares a report with the expectation; every mismatch is listed.
+    pub fn check(&self, report: &GradeReport) -> Vec<String> {
+        let mut bad = Vec::new();
+        let build_ok = self.expect.build == "ok";
+        if report.build.ok != build_ok {
+            bad.push(format!("build ok = {}, expected {}", report.build.ok, build_ok));
+        }
+        if !report.gradable {
+            bad.push(format!("not gradable: {}", report.not_gradable_reason.as_deref().unwrap_or("")));
+            return bad;
+        }
+        let others = self.expect.others.as_deref().unwrap_or("passed");
+        for t in &report.tests {
+            let want = self.expect.status.get(&t.name).map_or(others, String::as_str);
+            let got = verdict(t);
+            if want != got {
+                bad.push(format!("{}: {got} (expected {want}): {}", t.name, t.message));
+            }
+            if let Some(sub) = self.expect.message.get(&t.name) {
+                if !t.message.contains(sub.as_str()) {
+                    bad.push(format!("{}: message lacks {sub:?}: {}", t.name, t.message));
+                }
+            }
+        }
+        for name in self.expect.status.keys().chain(self.expect.message.keys()) {
+            if !report.tests.iter().any(|t| &t.name == name) {
+                bad.push(format!("the fixture names scenario `{name}`, which the lab does not have"));
+            }
+        }
+        if let Some(n) = &self.expect.notice {
+            if !report.notices.iter().any(|x| x.contains(n.as_str())) {
+                bad.push(format!("no notice contains {n:?}: {:?}", report.notices));
+            }
+        }
+        bad
+    }
+}
+
+/// The fixture vocabulary for a scored scenario: its status, or `leak` when only the
+/// cleanup points were lost.
+pub fn verdict(t: &crate::score::TestResult) -> &'static str {
+    if t.status == Status::Failed && !t.leaks.is_empty() && t.score > 0 {
+        "leak"
+    } else {
+        t.status.as_str()
+    }
+}
+
+/// Every fixture under `dir` (one level: `dir/LAB/CASE/fixture.toml`), sorted.
+pub fn discover(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|lab| std::fs::read_dir(lab.path()).into_iter().flatten().flatten())
+        .map(|case| case.path())
+        .filter(|p| p.join("fixture.toml").is_file())
+        .collect();
+    out.sort();
+    out
+}

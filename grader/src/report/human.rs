@@ -1,0 +1,93 @@
+//! The report for people: one line per scenario with its points, then what went wrong and
+//! the hint, then `Score: N/M`.
+
+use std::io::{self, Write};
+
+use super::{Backend, GradeReport};
+use crate::score::Status;
+
+/// Rendering options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+    /// Show the build log even when the build succeeded.
+    pub verbose: bool,
+}
+
+fn paint(style: Style, code: &str, text: &str) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn label(status: Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Passed => ("PASS", "32"),
+        Status::Failed => ("FAIL", "31"),
+        Status::Timeout => ("TIME", "33"),
+        Status::Crashed => ("CRASH", "31;1"),
+        Status::Error => ("ERROR", "35"),
+    }
+}
+
+/// Writes the human report.
+pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let backend = match r.backend {
+        Backend::Qemu => "qemu guest",
+        Backend::Local => "local host",
+        Backend::Host => "host",
+    };
+    let lang = r.language.map(|l| format!("{l:?}").to_lowercase()).unwrap_or_else(|| "?".into());
+    writeln!(out, "== {} — {} ==", r.lab, r.title)?;
+    writeln!(out, "submission {} ({lang}), ran in the {backend}, seed {}", r.submission, r.seed)?;
+    for n in &r.notices {
+        writeln!(out, "{} {n}", paint(style, "33", "note:"))?;
+    }
+    if !r.build.ok {
+        writeln!(out, "{}", paint(style, "31;1", "BUILD FAILED — the compiler says:"))?;
+        for line in r.build.log.lines().take(60) {
+            writeln!(out, "  | {line}")?;
+        }
+    } else if style.verbose && !r.build.log.trim().is_empty() {
+        writeln!(out, "build log:")?;
+        for line in r.build.log.lines() {
+            writeln!(out, "  | {line}")?;
+        }
+    }
+    if !r.gradable {
+        writeln!(
+            out,
+            "{} {}",
+            paint(style, "35;1", "NOT GRADABLE:"),
+            r.not_gradable_reason.as_deref().unwrap_or("infrastructure fault")
+        )?;
+        writeln!(out, "This is not your fault and costs you nothing: run it again, or tell your teacher.")?;
+        return Ok(());
+    }
+    let width = r.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for t in &r.tests {
+        let (word, color) = label(t.status);
+        writeln!(
+            out,
+            "{} {:<width$} {:>3}/{:<3} {}",
+            paint(style, color, &format!("{word:<5}")),
+            t.name,
+            t.score,
+            t.max_score,
+            t.title.as_deref().unwrap_or(""),
+        )?;
+        if t.status != Status::Passed {
+            writeln!(out, "      why:  {}", t.message)?;
+            if let Some(h) = &t.hint {
+                writeln!(out, "      hint: {h}")?;
+            }
+        }
+    }
+    let total = format!("Score: {}/{}", r.score, r.max_score);
+    let color = if r.score == r.max_score { "32;1" } else { "1" };
+    writeln!(out, "{}  ({:.1} s)", paint(style, color, &total), r.duration_ms as f64 / 1000.0)?;
+    Ok(())
+}

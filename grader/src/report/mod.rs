@@ -1,0 +1,142 @@
+//! Reports: the [`GradeReport`] a run produces (the stable JSON contract) and the
+//! renderers that turn it into text for people, JSON for machines, and more.
+
+pub mod human;
+pub mod json;
+
+use serde::{Deserialize, Serialize};
+
+use crate::build::Language;
+use crate::protocol::Leak;
+use crate::score::{Status, TestResult};
+
+/// Version of the JSON contract; fields are only ever added.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// Exit code: full marks.
+pub const EXIT_FULL_MARKS: i32 = 0;
+/// Exit code: points were lost (including a build failure).
+pub const EXIT_POINTS_LOST: i32 = 1;
+/// Exit code: usage or configuration error.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the run could not be graded (infrastructure fault).
+pub const EXIT_NOT_GRADABLE: i32 = 3;
+
+/// Where the scenarios ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// Inside a QEMU guest.
+    Qemu,
+    /// On this host, through the agent.
+    Local,
+    /// On this host, driving QEMU itself (lab 7).
+    Host,
+}
+
+/// The build part of a report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// Whether every program was built.
+    pub ok: bool,
+    /// Compiler output.
+    pub log: String,
+    /// Wall time.
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+/// Leaks across the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditSummary {
+    /// Every leaked object, with the scenario that left it.
+    pub leaks: Vec<LeakEntry>,
+}
+
+/// One leaked object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeakEntry {
+    /// Scenario that left it.
+    pub scenario: String,
+    /// The object and the command removing it.
+    #[serde(flatten)]
+    pub leak: Leak,
+}
+
+/// Everything known about one grading run: the JSON contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeReport {
+    /// [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Lab id.
+    pub lab: String,
+    /// Lab title.
+    pub title: String,
+    /// The submission directory graded.
+    pub submission: String,
+    /// Language detected (absent when nothing could be built).
+    pub language: Option<Language>,
+    /// Where it ran.
+    pub backend: Backend,
+    /// False when an infrastructure fault prevented grading: the score means nothing then.
+    pub gradable: bool,
+    /// Points earned.
+    pub score: u32,
+    /// Points available.
+    pub max_score: u32,
+    /// Build outcome.
+    pub build: BuildInfo,
+    /// One entry per scenario.
+    pub tests: Vec<TestResult>,
+    /// Audit findings.
+    pub audit: AuditSummary,
+    /// Wall time of the whole run.
+    pub duration_ms: u64,
+    /// Seed the parameters were drawn from (`--seed` replays them).
+    pub seed: u64,
+    /// The parameter values drawn from `seed`.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
+    /// Why the run is not gradable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_gradable_reason: Option<String>,
+    /// SHA-256 of the spec used.
+    #[serde(default)]
+    pub spec_sha256: String,
+    /// Things the student should know that are not scenario results (e.g. a local copy of
+    /// the spec was ignored).
+    #[serde(default)]
+    pub notices: Vec<String>,
+    /// Guest boot-to-poweroff time, when a guest was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_ms: Option<u64>,
+}
+
+impl GradeReport {
+    /// The process exit code for this report.
+    pub fn exit_code(&self) -> i32 {
+        if !self.gradable {
+            EXIT_NOT_GRADABLE
+        } else if self.score == self.max_score && self.build.ok {
+            EXIT_FULL_MARKS
+        } else {
+            EXIT_POINTS_LOST
+        }
+    }
+
+    /// Recomputes `score`, `max_score` and the leak summary from `tests`.
+    pub fn total(&mut self) {
+        self.score = self.tests.iter().map(|t| t.score).sum();
+        self.max_score = self.tests.iter().map(|t| t.max_score).sum();
+        self.audit.leaks = self
+            .tests
+            .iter()
+            .flat_map(|t| t.leaks.iter().map(|l| LeakEntry { scenario: t.name.clone(), leak: l.clone() }))
+            .collect();
+    }
+
+    /// Count of tests with each status, for summaries.
+    pub fn count(&self, status: Status) -> usize {
+        self.tests.iter().filter(|t| t.status == status).count()
+    }
+}

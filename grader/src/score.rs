@@ -1,0 +1,550 @@
+//! Scoring: evaluates the agent's observations of one scenario against the spec's
+//! expectations. A student's failure is a [`TestResult`] with a status and a sentence that
+//! says what was expected and what happened, never an error of the grader.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Vars;
+use crate::protocol::{
+    Exit, FileFacts, HangReport, IpcObject, ProcessResult, ScenarioResult, Step, StepOutcome,
+};
+use crate::spec::compile::{signal_name, signal_number};
+use crate::spec::expect::{quote, ExitSpec, ExpectSpec, IpcMatch};
+use crate::spec::{ScenarioSpec, StepSpec};
+
+/// Outcome class of a scenario (the JSON contract's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every check held and nothing leaked.
+    Passed,
+    /// A check did not hold (or objects leaked).
+    Failed,
+    /// A process was still running at its deadline.
+    Timeout,
+    /// A process died of a signal or a panic.
+    Crashed,
+    /// The scenario could not be run (agent-side problem).
+    Error,
+}
+
+impl Status {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::Crashed => "crashed",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One scored scenario (the JSON contract's `tests[]` entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario title.
+    pub title: Option<String>,
+    /// Outcome class.
+    pub status: Status,
+    /// Points earned.
+    pub score: u32,
+    /// Points available.
+    pub max_score: u32,
+    /// What went wrong (empty when passed).
+    pub message: String,
+    /// The spec's hint, when the scenario did not pass.
+    pub hint: Option<String>,
+    /// Wall time in the sandbox.
+    pub duration_ms: u64,
+    /// Objects the scenario left behind.
+    #[serde(default)]
+    pub leaks: Vec<crate::protocol::Leak>,
+}
+
+/// A check that did not hold.
+struct Miss {
+    status: Status,
+    message: String,
+}
+
+fn fail(message: String) -> Miss {
+    Miss {
+        status: Status::Failed,
+        message,
+    }
+}
+
+/// Scores one scenario. `steps` are the compiled agent steps (for commands in messages).
+pub fn evaluate(spec: &ScenarioSpec, steps: &[Step], result: &ScenarioResult, vars: &Vars) -> TestResult {
+    let mut out = TestResult {
+        name: spec.name.clone(),
+        title: spec.title.clone(),
+        status: Status::Passed,
+        score: 0,
+        max_score: spec.max_points(),
+        message: String::new(),
+        hint: None,
+        duration_ms: result.duration_ms,
+        leaks: result.leaks.clone(),
+    };
+    match check_scenario(spec, steps, result, vars) {
+        Err(miss) => {
+            out.status = miss.status;
+            out.message = miss.message;
+            out.hint = spec.hint.clone();
+        }
+        Ok(()) if !result.leaks.is_empty() && spec.audit.leaks => {
+            out.status = Status::Failed;
+            out.score = spec.points;
+            out.message = leak_message(result);
+            out.hint = spec.hint.clone();
+        }
+        Ok(()) => out.score = spec.max_points(),
+    }
+    out
+}
+
+fn check_scenario(spec: &ScenarioSpec, steps: &[Step], result: &ScenarioResult, vars: &Vars) -> Result<(), Miss> {
+    if let Some(e) = &result.error {
+        return Err(Miss {
+            status: Status::Error,
+            message: format!("the scenario could not be run: {e}"),
+        });
+    }
+    let mut vars = vars.clone();
+    for (i, st) in spec.steps.iter().enumerate() {
+        let Some(outcome) = result.steps.get(i) else {
+            return Err(cut_short(i, result));
+        };
+        capture(outcome, &mut vars);
+        check_step(st, steps.get(i), outcome, &vars, result.hang.as_ref())
+            .map_err(|m| Miss { message: format!("step {} {}", i + 1, m.message), ..m })?;
+    }
+    check_syscalls(spec, result, &vars)
+}
+
+fn cut_short(i: usize, result: &ScenarioResult) -> Miss {
+    match &result.hang {
+        Some(h) => Miss {
+            status: Status::Timeout,
+            message: format!("the scenario hit its deadline before step {}{}", i + 1, hang_text(h)),
+        },
+        None => Miss {
+            status: Status::Error,
+            message: format!("step {} was not run by the agent", i + 1),
+        },
+    }
+}
+
+/// Values a step makes available to later expectations (`{ftok}`).
+fn capture(outcome: &StepOutcome, vars: &mut Vars) {
+    if let StepOutcome::Ftok { key: Some(k), .. } = outcome {
+        vars.insert("ftok".into(), format!("0x{:08x}", *k as u32));
+    }
+}
+
+fn check_step(
+    st: &StepSpec,
+    step: Option<&Step>,
+    outcome: &StepOutcome,
+    vars: &Vars,
+    hang: Option<&HangReport>,
+) -> Result<(), Miss> {
+    let default = ExpectSpec::default();
+    let e = st.expect.as_ref().unwrap_or(&default);
+    let foreground_run = matches!(step, Some(Step::Run { background: false, .. }));
+    match outcome {
+        StepOutcome::Process(p) => check_process(p, e, foreground_run, vars, hang),
+        StepOutcome::Spawned { id, pid: None, error } => Err(fail(format!(
+            "(`{id}`): the program could not start: {}",
+            error.as_deref().unwrap_or("unknown reason")
+        ))),
+        StepOutcome::Spawned { .. } | StepOutcome::Killed { .. } => Ok(()),
+        StepOutcome::Waited { satisfied, waited_ms } => {
+            let want = e.satisfied.unwrap_or(true);
+            if *satisfied == want {
+                return Ok(());
+            }
+            let what = describe_wait(step);
+            Err(fail(if want {
+                format!("waited {:.1} s for {what}; it never happened", *waited_ms as f64 / 1000.0)
+            } else {
+                format!("{what} happened, but should not have")
+            }))
+        }
+        StepOutcome::Snapshot { objects } => check_snapshot(objects, e, vars),
+        StepOutcome::Messages { messages, error } => check_messages(messages, error.as_deref(), e, vars),
+        StepOutcome::File(f) => check_file(f, e, vars),
+        StepOutcome::Ftok { error: Some(err), .. } | StepOutcome::Done { error: Some(err) } => Err(Miss {
+            status: Status::Error,
+            message: format!("(set-up by the grader) failed: {err}"),
+        }),
+        StepOutcome::Ftok { .. } | StepOutcome::Done { error: None } => Ok(()),
+    }
+}
+
+fn describe_wait(step: Option<&Step>) -> String {
+    use crate::protocol::Condition;
+    match step {
+        Some(Step::WaitFor { condition: Condition::Ipc { ipc, key: Some(k), .. }, .. }) => {
+            format!("a {} with key 0x{:08x} to appear", kind_name(*ipc), *k as u32)
+        }
+        Some(Step::WaitFor { condition: Condition::Ipc { ipc, name: Some(n), .. }, .. }) => {
+            format!("a {} named {n} to appear", kind_name(*ipc))
+        }
+        Some(Step::WaitFor { condition: Condition::File { path }, .. }) => format!("file `{path}` to appear"),
+        Some(Step::WaitFor { condition: Condition::Output { id, contains }, .. }) => {
+            format!("`{id}` to print {}", quote(contains))
+        }
+        _ => "the condition".into(),
+    }
+}
+
+fn check_process(
+    p: &ProcessResult,
+    e: &ExpectSpec,
+    foreground_run: bool,
+    vars: &Vars,
+    hang: Option<&HangReport>,
+) -> Result<(), Miss> {
+    let cmd = format!("`{}`", p.command);
+    match p.exit {
+        Exit::NotStarted => {
+            return Err(fail(format!(
+                "{cmd} could not start: {}",
+                p.error.as_deref().unwrap_or("exec failed")
+            )))
+        }
+        Exit::Timeout => {
+            return Err(Miss {
+                status: Status::Timeout,
+                message: format!(
+                    "{cmd} did not finish before its deadline and was killed{}{}",
+                    hang.map(hang_text).unwrap_or_default(),
+                    output_tail(p)
+                ),
+            })
+        }
+        Exit::Signal(sig) => {
+            let expected = e.signal.as_deref().map(signal_number).transpose().ok().flatten();
+            if expected != Some(sig) {
+                return Err(Miss {
+                    status: Status::Crashed,
+                    message: format!("{cmd} was killed by {}{}", describe_signal(sig), output_tail(p)),
+                });
+            }
+        }
+        Exit::Code(code) => {
+            if let Some(panic) = rust_panic(p, code) {
+                return Err(Miss {
+                    status: Status::Crashed,
+                    message: format!("{cmd} panicked: {panic}"),
+                });
+            }
+            if let Some(sig) = &e.signal {
+                return Err(fail(format!("{cmd} exited with status {code}; it should have been killed by SIG{}", sig.trim_start_matches("SIG"))));
+            }
+            let want = match &e.exit {
+                Some(ExitSpec::Code(c)) => Some(*c),
+                Some(ExitSpec::Any(_)) => None,
+                None if foreground_run => Some(0),
+                None => None,
+            };
+            if let Some(w) = want.filter(|w| *w != code) {
+                return Err(fail(format!(
+                    "{cmd} exited with status {code}, expected {w}{}",
+                    output_tail(p)
+                )));
+            }
+        }
+    }
+    for (name, text, ms) in [("stdout", &p.stdout, &e.stdout), ("stderr", &p.stderr, &e.stderr)] {
+        for m in ms.iter().flat_map(|m| m.as_slice()) {
+            m.check(name, text, vars).map_err(|msg| fail(format!("{cmd}: {msg}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// A Rust program that panicked exits with 101 and says so on stderr.
+fn rust_panic(p: &ProcessResult, code: i32) -> Option<String> {
+    if code != 101 {
+        return None;
+    }
+    let at = p.stderr.find("panicked at")?;
+    let text = p.stderr[at..].lines().take(2).collect::<Vec<_>>().join(" ");
+    Some(text)
+}
+
+fn describe_signal(sig: i32) -> String {
+    let why = match sig {
+        libc::SIGSEGV => " (invalid memory access: a NULL, dangling or out-of-bounds pointer)",
+        libc::SIGBUS => " (bad memory access: e.g. touching a mapping past the end of its file)",
+        libc::SIGABRT => " (abort: a failed assertion or a detected heap corruption)",
+        libc::SIGFPE => " (arithmetic error, e.g. division by zero)",
+        libc::SIGPIPE => " (wrote to a pipe nobody reads any more)",
+        libc::SIGXFSZ => " (wrote a file larger than the allowed limit)",
+        libc::SIGXCPU => " (used more CPU time than allowed)",
+        libc::SIGKILL => " (killed: out of memory or a resource limit)",
+        libc::SIGSYS => " (a forbidden system call)",
+        _ => "",
+    };
+    format!("{}{why}", signal_name(sig))
+}
+
+fn output_tail(p: &ProcessResult) -> String {
+    let tail = |s: &str| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    };
+    let mut out = String::new();
+    if !p.stderr.trim().is_empty() {
+        out.push_str(&format!("; stderr ended with {}", quote(&tail(&p.stderr))));
+    } else if !p.stdout.trim().is_empty() {
+        out.push_str(&format!("; stdout ended with {}", quote(&tail(&p.stdout))));
+    }
+    out
+}
+
+fn hang_text(h: &HangReport) -> String {
+    if !h.findings.is_empty() {
+        return format!(". At the deadline: {}", h.findings.join("; "));
+    }
+    let procs: Vec<String> = h
+        .processes
+        .iter()
+        .map(|p| format!("{} (pid {}) in state {} waiting in {}", p.comm, p.pid, p.state, if p.wchan.is_empty() { "?" } else { &p.wchan }))
+        .collect();
+    if procs.is_empty() {
+        String::new()
+    } else {
+        format!(". Still running at the deadline: {}", procs.join(", "))
+    }
+}
+
+fn kind_name(k: crate::protocol::IpcKind) -> &'static str {
+    use crate::protocol::IpcKind::*;
+    match k {
+        Msg => "SysV message queue",
+        Shm => "SysV shared memory segment",
+        Sem => "SysV semaphore set",
+        PosixMq => "POSIX message queue",
+        PosixShm => "POSIX shared memory object",
+        PosixSem => "POSIX named semaphore",
+    }
+}
+
+/// One line naming an object: kind, key or name, id, owner.
+pub fn describe_object(o: &IpcObject) -> String {
+    let mut s = kind_name(o.ipc).to_string();
+    if let Some(k) = o.key {
+        s.push_str(&format!(" key 0x{:08x}", k as u32));
+    }
+    if let Some(n) = &o.name {
+        s.push_str(&format!(" {n}"));
+    }
+    if let Some(id) = o.id {
+        s.push_str(&format!(" id {id}"));
+    }
+    s.push_str(&format!(" (mode {:o}, size {}, owner uid {})", o.mode, o.size, o.uid));
+    s
+}
+
+fn leak_message(result: &ScenarioResult) -> String {
+    let items: Vec<String> = result
+        .leaks
+        .iter()
+        .map(|l| format!("{} — remove it with `{}`", describe_object(&l.object), l.remove_command))
+        .collect();
+    format!(
+        "everything worked, but the program left IPC objects behind: {}. IPC objects outlive processes: remove them before exiting (msgctl/shmctl/semctl IPC_RMID, mq_unlink, shm_unlink, sem_unlink)",
+        items.join("; ")
+    )
+}
+
+fn matches_object(m: &IpcMatch, o: &IpcObject, vars: &Vars) -> Result<bool, String> {
+    if m.ipc != o.ipc {
+        return Ok(false);
+    }
+    if let Some(k) = &m.key {
+        // Keys are 32-bit: 0xffff_ffff in a spec and -1 from the kernel are the same key.
+        if Some(k.resolve(vars)? as u32 as i32) != o.key {
+            return Ok(false);
+        }
+    }
+    if let Some(n) = &m.name {
+        let n = crate::config::render(n, vars)?;
+        let want = n.trim_start_matches('/');
+        if o.name.as_deref().map(|s| s.trim_start_matches('/')) != Some(want) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn check_snapshot(objects: &[IpcObject], e: &ExpectSpec, vars: &Vars) -> Result<(), Miss> {
+    let err = |s: String| fail(s);
+    for m in &e.ipc {
+        let found: Vec<&IpcObject> = objects
+            .iter()
+            .filter(|o| matches_object(m, o, vars).unwrap_or(false))
+            .collect();
+        let Some(o) = found.first() else {
+            return Err(err(format!("expected {} but the system has {}", describe_match(m, vars), describe_all(objects))));
+        };
+        let want = |f: &Option<crate::spec::IntOrTemplate>| f.as_ref().map(|v| v.resolve(vars)).transpose();
+        if let Some(mode) = m.mode {
+            if o.mode & 0o777 != mode {
+                return Err(err(format!("{} has permissions {:o}, expected {:o}", describe_object(o), o.mode & 0o777, mode)));
+            }
+        }
+        if let Some(size) = want(&m.size).map_err(err)? {
+            if o.size as i64 != size {
+                return Err(err(format!("{} has size {}, expected {size}", describe_object(o), o.size)));
+            }
+        }
+        if let Some(count) = want(&m.count).map_err(err)? {
+            if o.count as i64 != count {
+                return Err(err(format!("{} holds {} (messages or attachments), expected {count}", describe_object(o), o.count)));
+            }
+        }
+    }
+    for m in &e.no_ipc {
+        if let Some(o) = objects.iter().find(|o| matches_object(m, o, vars).unwrap_or(false)) {
+            return Err(err(format!("{} still exists; it should have been removed", describe_object(o))));
+        }
+    }
+    Ok(())
+}
+
+fn describe_match(m: &IpcMatch, vars: &Vars) -> String {
+    let mut s = format!("a {}", kind_name(m.ipc));
+    if let Some(k) = m.key.as_ref().and_then(|k| k.resolve(vars).ok()) {
+        s.push_str(&format!(" with key 0x{:08x}", k as u32));
+    }
+    if let Some(n) = &m.name {
+        s.push_str(&format!(" named {}", crate::config::render(n, vars).unwrap_or_else(|_| n.clone())));
+    }
+    s
+}
+
+fn describe_all(objects: &[IpcObject]) -> String {
+    if objects.is_empty() {
+        return "no IPC object at all".into();
+    }
+    objects.iter().map(describe_object).collect::<Vec<_>>().join(", ")
+}
+
+fn check_messages(got: &[crate::protocol::Message], error: Option<&str>, e: &ExpectSpec, vars: &Vars) -> Result<(), Miss> {
+    let Some(want) = &e.messages else { return Ok(()) };
+    if let Some(err) = error {
+        return Err(fail(format!("reading the queue back failed: {err}")));
+    }
+    let want: Vec<(i64, String)> = want
+        .iter()
+        .map(|m| Ok((m.mtype, crate::config::render(&m.text, vars)?)))
+        .collect::<Result<_, String>>()
+        .map_err(fail)?;
+    let got_pairs: Vec<(i64, String)> = got.iter().map(|m| (m.mtype, m.text.clone())).collect();
+    if want == got_pairs {
+        return Ok(());
+    }
+    let show = |v: &[(i64, String)]| {
+        if v.is_empty() {
+            "nothing".to_string()
+        } else {
+            v.iter().map(|(t, s)| format!("type {t} {}", quote(s))).collect::<Vec<_>>().join(", ")
+        }
+    };
+    Err(fail(format!("the queue should hold {} but holds {}", show(&want), show(&got_pairs))))
+}
+
+fn check_file(f: &FileFacts, e: &ExpectSpec, vars: &Vars) -> Result<(), Miss> {
+    let want_exists = e.exists.unwrap_or(true);
+    if f.exists != want_exists {
+        return Err(fail(if want_exists {
+            format!("file `{}` does not exist", f.path)
+        } else {
+            format!("file `{}` exists but should not", f.path)
+        }));
+    }
+    if !f.exists {
+        return Ok(());
+    }
+    if let Some(mode) = e.mode {
+        if f.mode & 0o777 != mode {
+            return Err(fail(format!("file `{}` has permissions {:o}, expected {mode:o}", f.path, f.mode & 0o777)));
+        }
+    }
+    if let Some(size) = &e.size {
+        let size = size.resolve(vars).map_err(fail)?;
+        if f.size as i64 != size {
+            return Err(fail(format!("file `{}` has {} bytes, expected {size}", f.path, f.size)));
+        }
+    }
+    if let Some(sha) = &e.sha256 {
+        let sha = crate::config::render(sha, vars).map_err(fail)?;
+        if f.sha256 != sha {
+            return Err(fail(format!("file `{}` does not have the expected content (sha256 {} instead of {sha})", f.path, f.sha256)));
+        }
+    }
+    if let Some(c) = &e.contains {
+        let c = crate::config::render(c, vars).map_err(fail)?;
+        if !f.head.contains(&c) {
+            return Err(fail(format!("file `{}` should contain {} but starts with {}", f.path, quote(&c), quote(&f.head))));
+        }
+    }
+    if let Some(of) = &e.sorted_ints_of {
+        check_sorted(f, of, vars)?;
+    }
+    Ok(())
+}
+
+fn check_sorted(f: &FileFacts, of: &crate::spec::expect::IntsOf, vars: &Vars) -> Result<(), Miss> {
+    let count = of.count.resolve(vars).map_err(fail)? as u64;
+    let seed = of.seed.resolve(vars).map_err(fail)? as u64;
+    if f.size != count * 4 {
+        return Err(fail(format!("file `{}` has {} bytes; {count} ints are {} bytes: the file must be sorted in place, not truncated or extended", f.path, f.size, count * 4)));
+    }
+    let expected = crate::spec::params::ints_bytes(seed, count, true);
+    let sha = crate::course::sha256_hex(&expected);
+    if f.sha256 == sha {
+        return Ok(());
+    }
+    let unsorted = crate::course::sha256_hex(&crate::spec::params::ints_bytes(seed, count, false));
+    Err(fail(if f.sha256 == unsorted {
+        format!("file `{}` is unchanged: the sort never reached the file (MAP_SHARED? msync?)", f.path)
+    } else {
+        format!("file `{}` is not the sorted input: some ints are out of order, lost or changed", f.path)
+    }))
+}
+
+fn check_syscalls(spec: &ScenarioSpec, result: &ScenarioResult, vars: &Vars) -> Result<(), Miss> {
+    let s = &spec.audit.syscalls;
+    let count = |name: &str| result.syscalls.get(name).copied().unwrap_or(0);
+    for name in &s.forbid {
+        let n = count(name);
+        if n > 0 {
+            return Err(fail(format!("the program called {name} {n} time(s); this exercise must not use it")));
+        }
+    }
+    for (name, min) in &s.require {
+        let min = min.resolve(vars).map_err(fail)?;
+        let n = count(name) as i64;
+        if n < min {
+            return Err(fail(format!("the program called {name} {n} time(s); at least {min} expected — the data must really go through the IPC object, printing the expected output is not enough")));
+        }
+    }
+    for (name, max) in &s.at_most {
+        let max = max.resolve(vars).map_err(fail)?;
+        let n = count(name) as i64;
+        if n > max {
+            return Err(fail(format!("the program called {name} {n} time(s); at most {max} expected")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Every fixture under tests/fixtures gets its expected verdict through the guest.
+
+use grader::fixture::{self, Fixture};
+
+use crate::util::{grade_json, root, tempdir};
+
+fn run_fixture(lab: &str, case: &str) {
+    let dir = root().join("tests/fixtures").join(lab).join(case);
+    let fx = Fixture::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let sub = tempdir(&format!("{lab}-{case}"));
+    fx.materialize(&root(), &sub).unwrap_or_else(|e| panic!("{e}"));
+    let (report, out) = grade_json(&fx.lab, &sub, "qemu", 4242);
+    assert_eq!(report.backend, grader::report::Backend::Qemu);
+    let problems = fx.check(&report);
+    assert!(problems.is_empty(), "fixture {lab}/{case}:\n  {}\nstderr: {}", problems.join("\n  "), String::from_utf8_lossy(&out.stderr));
+    let want_code = if report.score == report.max_score && report.build.ok { 0 } else { 1 };
+    assert_eq!(out.status.code(), Some(want_code), "exit code of {lab}/{case}");
+}
+
+/// Every fixture directory has a test below (so none is silently ignored).
+#[test]
+fn every_fixture_is_tested() {
+    let listed = include_str!("fixtures.rs");
+    for dir in fixture::discover(&root().join("tests/fixtures")) {
+        let case = dir.file_name().unwrap().to_string_lossy().to_string();
+        let lab = dir.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        let needle = format!("\"{lab}\", \"{case}\"");
+        assert!(listed.contains(&needle), "tests/fixtures/{lab}/{case} has no test in tests/it/fixtures.rs");
+    }
+}
+
+macro_rules! fixture_tests {
+    ($($name:ident => ($lab:literal, $case:literal);)*) => {
+        $(#[test] fn $name() { run_fixture($lab, $case); })*
+    };
+}
+
+fixture_tests! {
+    lab1_correct_c => ("lab1", "correct-c");
+    lab1_correct_rust => ("lab1", "correct-rust");
+    lab1_skeleton => ("lab1", "skeleton");
+    lab1_wrong_type => ("lab1", "wrong-type");
+    lab1_leak => ("lab1", "leak");
+    lab1_no_compile => ("lab1", "no-compile");
+    lab1_segfault => ("lab1", "segfault");
+    lab1_hang => ("lab1", "hang");
+    lab1_fake_output => ("lab1", "fake-output");
+}

@@ -1,0 +1,6 @@
+//! The integration suite: drives the real `cargo-grader` binary on fixture submissions,
+//! through the guest (QEMU must be installed: a missing QEMU fails, it is not skipped).
+
+mod cli;
+mod fixtures;
+mod util;
