@@ -171,7 +171,20 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The copy builds on its own, wherever the scratch directory is: a manifest without a
+/// `[workspace]` table would otherwise be claimed by an enclosing workspace.
+fn standalone_manifest(src: &Path) -> std::io::Result<()> {
+    let path = src.join("Cargo.toml");
+    let text = fs::read_to_string(&path)?;
+    let has_table = text.lines().any(|l| l.trim() == "[workspace]");
+    if !has_table {
+        fs::write(&path, format!("{text}\n[workspace]\n"))?;
+    }
+    Ok(())
+}
+
 fn build_rust(src: &Path, bin: &Path, req: &BuildRequest<'_>) -> Result<(bool, String), BuildError> {
+    standalone_manifest(src).map_err(|source| BuildError::Workdir { path: src.to_owned(), source })?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     fs::create_dir_all(req.cargo_target_dir).map_err(|source| BuildError::Workdir {
         path: req.cargo_target_dir.to_owned(),

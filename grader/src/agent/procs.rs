@@ -1,0 +1,198 @@
+//! Reading processes from `/proc`: parent links, process groups, descriptors, and what
+//! each process is waiting on in the kernel.
+
+use std::collections::HashSet;
+use std::fs;
+
+/// One line of `/proc/PID/stat`, the fields the agent needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    /// Process id.
+    pub pid: i32,
+    /// Parent process id.
+    pub ppid: i32,
+    /// Process group id.
+    pub pgid: i32,
+    /// `comm` (the executable's name, 15 bytes at most).
+    pub comm: String,
+    /// State letter (`R`, `S`, `D`, `Z`, `T`…).
+    pub state: char,
+}
+
+impl ProcStat {
+    /// Whether the process still runs code (zombies only wait to be reaped).
+    pub fn is_live(&self) -> bool {
+        self.state != 'Z' && self.state != 'X'
+    }
+}
+
+/// Parses a `/proc/PID/stat` line. `comm` may hold spaces and parentheses, so the fields
+/// after it are found from the *last* `)`.
+pub(crate) fn parse_stat(line: &str) -> Option<ProcStat> {
+    let open = line.find('(')?;
+    let close = line.rfind(')')?;
+    let pid = line[..open].trim().parse().ok()?;
+    let comm = line.get(open + 1..close)?.to_string();
+    let mut rest = line.get(close + 1..)?.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    let pgid = rest.next()?.parse().ok()?;
+    Some(ProcStat {
+        pid,
+        ppid,
+        pgid,
+        comm,
+        state,
+    })
+}
+
+/// The stat of one process, `None` if it is gone.
+pub(crate) fn stat(pid: i32) -> Option<ProcStat> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Every process visible now (processes that vanish mid-walk are skipped).
+pub(crate) fn all() -> Vec<ProcStat> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(stat)
+        .collect()
+}
+
+/// The processes of `procs` that descend from a root (roots included), found by
+/// following parent links down from the roots.
+pub(crate) fn subtree(procs: &[ProcStat], is_root: impl Fn(&ProcStat) -> bool) -> Vec<ProcStat> {
+    let mut inside: HashSet<i32> = procs.iter().filter(|p| is_root(p)).map(|p| p.pid).collect();
+    loop {
+        let before = inside.len();
+        for p in procs {
+            if inside.contains(&p.ppid) {
+                inside.insert(p.pid);
+            }
+        }
+        if inside.len() == before {
+            break;
+        }
+    }
+    procs
+        .iter()
+        .filter(|p| inside.contains(&p.pid))
+        .cloned()
+        .collect()
+}
+
+/// The kernel function a process sleeps in (`/proc/PID/wchan`), empty if unknown.
+pub(crate) fn wchan(pid: i32) -> String {
+    match fs::read_to_string(format!("/proc/{pid}/wchan")) {
+        Ok(w) if w.trim() != "0" => w.trim().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Open descriptors of a process: `(fd, symlink target)`, sorted by fd.
+pub(crate) fn fds(pid: i32) -> Vec<(i32, String)> {
+    let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let mut fds: Vec<(i32, String)> = dir
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let fd = e.file_name().to_str()?.parse().ok()?;
+            let target = fs::read_link(e.path()).ok()?;
+            Some((fd, target.to_string_lossy().into_owned()))
+        })
+        .collect();
+    fds.sort();
+    fds
+}
+
+/// The access mode (`O_RDONLY`, `O_WRONLY` or `O_RDWR`) a descriptor was opened with,
+/// from the octal `flags` line of `/proc/PID/fdinfo/FD`.
+pub(crate) fn fd_access(pid: i32, fd: i32) -> Option<i32> {
+    let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?.trim();
+    let flags = i32::from_str_radix(flags, 8).ok()?;
+    Some(flags & libc::O_ACCMODE)
+}
+
+/// The system call a process is blocked in and its arguments, from `/proc/PID/syscall`
+/// (`None` when it runs in user space, is not in a call, or the file is unreadable).
+pub(crate) fn current_syscall(pid: i32) -> Option<(i64, Vec<u64>)> {
+    parse_syscall(&fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?)
+}
+
+/// Parses `NR ARG1 … ARG6 SP PC` (the number in decimal, the rest in hex).
+pub(crate) fn parse_syscall(line: &str) -> Option<(i64, Vec<u64>)> {
+    let mut words = line.split_whitespace();
+    let nr: i64 = words.next()?.parse().ok()?;
+    if nr < 0 {
+        return None;
+    }
+    let args = words
+        .take(6)
+        .filter_map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).ok())
+        .collect();
+    Some((nr, args))
+}
+
+/// How many threads this process has: the agent owns all of its children only when it
+/// is alone (the binary), not inside a multi-threaded test harness.
+pub(crate) fn own_thread_count() -> usize {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_line_with_tricky_comm_parses() {
+        let p = parse_stat("42 (a) b (c)) S 7 42 42 0 -1 4194560").unwrap();
+        assert_eq!(p.pid, 42);
+        assert_eq!(p.comm, "a) b (c)");
+        assert_eq!((p.state, p.ppid, p.pgid), ('S', 7, 42));
+    }
+
+    #[test]
+    fn syscall_line_parses_number_and_hex_args() {
+        let (nr, args) = parse_syscall("0 0x4 0x7ffd1 0x2000 0x0 0x0 0x0 0x7ffd 0x7f12").unwrap();
+        assert_eq!(nr, 0);
+        assert_eq!(args, vec![4, 0x7ffd1, 0x2000, 0, 0, 0]);
+        assert_eq!(parse_syscall("running"), None);
+        assert_eq!(parse_syscall("-1 0x7ffd 0x7f12"), None);
+    }
+
+    #[test]
+    fn subtree_follows_parent_links_only_down_from_roots() {
+        let p = |pid, ppid| ProcStat {
+            pid,
+            ppid,
+            pgid: pid,
+            comm: String::new(),
+            state: 'S',
+        };
+        let procs = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(20, 1)];
+        let tree: Vec<i32> = subtree(&procs, |p| p.pid == 10)
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(tree, vec![10, 11, 12]);
+    }
+
+    #[test]
+    fn own_process_is_readable() {
+        let me = stat(std::process::id() as i32).unwrap();
+        assert!(me.is_live());
+        assert!(fds(me.pid)
+            .iter()
+            .any(|(fd, _)| *fd == 0 || *fd == 1 || *fd == 2));
+        assert!(own_thread_count() >= 1);
+    }
+}
