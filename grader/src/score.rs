@@ -532,12 +532,16 @@ fn check_syscalls(spec: &ScenarioSpec, result: &ScenarioResult, vars: &Vars) -> 
             return Err(fail(format!("the program called {name} {n} time(s); this exercise must not use it")));
         }
     }
+    let mut missing = Vec::new();
     for (name, min) in &s.require {
         let min = min.resolve(vars).map_err(fail)?;
         let n = count(name) as i64;
         if n < min {
-            return Err(fail(format!("the program called {name} {n} time(s); at least {min} expected — the data must really go through the IPC object, printing the expected output is not enough")));
+            missing.push(format!("{name} {n} time(s) (at least {min} expected)"));
         }
+    }
+    if !missing.is_empty() {
+        return Err(fail(format!("the program called {} — the data must really go through the IPC object, printing the expected output is not enough", missing.join(", "))));
     }
     for (name, max) in &s.at_most {
         let max = max.resolve(vars).map_err(fail)?;

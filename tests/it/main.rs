@@ -3,4 +3,5 @@
 
 mod cli;
 mod fixtures;
+mod reports;
 mod util;

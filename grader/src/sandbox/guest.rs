@@ -41,6 +41,17 @@ impl GuestSandbox {
     }
 }
 
+/// An error and its causes, as one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
 impl Sandbox for GuestSandbox {
     fn backend(&self) -> Backend {
         Backend::Qemu
@@ -74,7 +85,7 @@ impl Sandbox for GuestSandbox {
         }
         let deadline = crate::grade::whole_run_deadline(job, self.boot_deadline);
         let opts = QemuOptions { memory_mb: self.memory_mb, deadline, accel: self.accel };
-        let run = qemu::run_guest(&self.image, &files, &opts).map_err(|e| SandboxError::Guest(e.to_string()))?;
+        let run = qemu::run_guest(&self.image, &files, &opts).map_err(|e| SandboxError::Guest(error_chain(&e)))?;
         let events = crate::grade::parse_events(&run.results);
         let mut log = run.console.clone();
         if !run.qemu_stderr.trim().is_empty() {
