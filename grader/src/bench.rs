@@ -18,7 +18,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Grades the lab's first solution `runs` times per backend and prints the medians.
 pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result<()> {
     let lab = course.lab(lab)?;
-    let solution = lab.solutions.first().context("the lab lists no solution to benchmark")?;
+    let solution = lab
+        .solutions
+        .first()
+        .context("the lab lists no solution to benchmark")?;
     let submission = course.path(solution);
     let runs = runs.max(1);
     let mut medians = Vec::new();
@@ -26,12 +29,20 @@ pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result
         let work = scratch_dir(course, "bench")?;
         let sandbox = make_sandbox(course, backend, &work.join("sandbox"), true)?;
         // One untimed run warms the build cache and the image.
-        let opts = GradeOptions { submission: submission.clone(), seed: Some(1), work: work.join("warm") };
+        let opts = GradeOptions {
+            submission: submission.clone(),
+            seed: Some(1),
+            work: work.join("warm"),
+        };
         grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
         let mut times = Vec::new();
         let mut guest = Vec::new();
         for i in 0..runs {
-            let opts = GradeOptions { submission: submission.clone(), seed: Some(u64::from(i) + 1), work: work.join(format!("run{i}")) };
+            let opts = GradeOptions {
+                submission: submission.clone(),
+                seed: Some(u64::from(i) + 1),
+                work: work.join(format!("run{i}")),
+            };
             let t = Instant::now();
             let r = grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
             times.push(t.elapsed().as_secs_f64());
@@ -43,8 +54,17 @@ pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result
             }
         }
         let m = median(times);
-        let extra = if guest.is_empty() { String::new() } else { format!(", of which guest boot→poweroff {:.2} s", median(guest)) };
-        writeln!(out, "{:<6} {} x{runs}: median {m:.2} s per grading{extra}", format!("{backend:?}").to_lowercase(), lab.id)?;
+        let extra = if guest.is_empty() {
+            String::new()
+        } else {
+            format!(", of which guest boot→poweroff {:.2} s", median(guest))
+        };
+        writeln!(
+            out,
+            "{:<6} {} x{runs}: median {m:.2} s per grading{extra}",
+            format!("{backend:?}").to_lowercase(),
+            lab.id
+        )?;
         medians.push(m);
         let _ = std::fs::remove_dir_all(&work);
     }

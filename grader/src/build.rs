@@ -109,7 +109,9 @@ pub fn detect(dir: &Path) -> Result<Language, BuildError> {
     if has_c {
         Ok(Language::C)
     } else {
-        Err(BuildError::NothingToBuild { path: dir.to_owned() })
+        Err(BuildError::NothingToBuild {
+            path: dir.to_owned(),
+        })
     }
 }
 
@@ -119,7 +121,10 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
     let language = detect(req.submission)?;
     let src = req.work.join("src");
     let bin = req.work.join("bin");
-    let wd = |source| BuildError::Workdir { path: req.work.to_owned(), source };
+    let wd = |source| BuildError::Workdir {
+        path: req.work.to_owned(),
+        source,
+    };
     let _ = fs::remove_dir_all(req.work);
     fs::create_dir_all(&bin).map_err(wd)?;
     copy_tree(req.submission, &src, req.skip).map_err(wd)?;
@@ -127,7 +132,13 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
         Language::Rust => build_rust(&src, &bin, req)?,
         Language::C => build_c(&src, &bin, req.programs)?,
     };
-    let mut out = BuildOutput { language, ok, log, programs: Vec::new(), duration: Duration::ZERO };
+    let mut out = BuildOutput {
+        language,
+        ok,
+        log,
+        programs: Vec::new(),
+        duration: Duration::ZERO,
+    };
     if out.ok {
         for p in req.programs {
             let path = bin.join(p);
@@ -157,7 +168,9 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Result<()> {
         let entry = entry?;
         let name = entry.file_name();
         let name_s = name.to_string_lossy();
-        if ["target", ".git", ".grader"].contains(&name_s.as_ref()) || skip.contains(&name_s.as_ref()) {
+        if ["target", ".git", ".grader"].contains(&name_s.as_ref())
+            || skip.contains(&name_s.as_ref())
+        {
             continue;
         }
         let ty = entry.file_type()?;
@@ -183,8 +196,15 @@ fn standalone_manifest(src: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn build_rust(src: &Path, bin: &Path, req: &BuildRequest<'_>) -> Result<(bool, String), BuildError> {
-    standalone_manifest(src).map_err(|source| BuildError::Workdir { path: src.to_owned(), source })?;
+fn build_rust(
+    src: &Path,
+    bin: &Path,
+    req: &BuildRequest<'_>,
+) -> Result<(bool, String), BuildError> {
+    standalone_manifest(src).map_err(|source| BuildError::Workdir {
+        path: src.to_owned(),
+        source,
+    })?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     fs::create_dir_all(req.cargo_target_dir).map_err(|source| BuildError::Workdir {
         path: req.cargo_target_dir.to_owned(),
@@ -193,25 +213,39 @@ fn build_rust(src: &Path, bin: &Path, req: &BuildRequest<'_>) -> Result<(bool, S
     // Builds sharing the target directory must not copy each other's binaries: hold a lock
     // from the build until our binaries are copied out.
     let _lock = DirLock::acquire(&req.cargo_target_dir.join(".grader.lock")).map_err(|source| {
-        BuildError::Workdir { path: req.cargo_target_dir.to_owned(), source }
+        BuildError::Workdir {
+            path: req.cargo_target_dir.to_owned(),
+            source,
+        }
     })?;
     let mut cmd = Command::new(&cargo);
-    cmd.args(["build", "--release", "--bins", "--color", "never", "--message-format", "short"])
-        .args(["--target", GUEST_TARGET])
-        .arg("--manifest-path")
-        .arg(src.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(req.cargo_target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTC_WRAPPER");
+    cmd.args([
+        "build",
+        "--release",
+        "--bins",
+        "--color",
+        "never",
+        "--message-format",
+        "short",
+    ])
+    .args(["--target", GUEST_TARGET])
+    .arg("--manifest-path")
+    .arg(src.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(req.cargo_target_dir)
+    .env("RUSTFLAGS", "-C target-feature=+crt-static")
+    .env_remove("CARGO_TARGET_DIR")
+    .env_remove("RUSTC_WRAPPER");
     let (ok, log) = run_logged(cmd, &cargo)?;
     if ok {
         let out_dir = req.cargo_target_dir.join(GUEST_TARGET).join("release");
         for p in req.programs {
             let built = out_dir.join(p);
             if built.is_file() {
-                fs::copy(&built, bin.join(p)).map_err(|source| BuildError::Workdir { path: built.clone(), source })?;
+                fs::copy(&built, bin.join(p)).map_err(|source| BuildError::Workdir {
+                    path: built.clone(),
+                    source,
+                })?;
                 // A later build of another crate must not hand us this binary again.
                 let _ = fs::remove_file(&built);
             }
@@ -252,7 +286,13 @@ fn build_c(src: &Path, bin: &Path, programs: &[String]) -> Result<(bool, String)
             .arg(&main)
             .args(&helpers)
             .args(["-lrt", "-pthread"]);
-        log.push_str(&format!("$ gcc -static -O2 -Wall -o {p} {p}.c{}\n", helpers.iter().map(|h| format!(" {}", h.display())).collect::<String>()));
+        log.push_str(&format!(
+            "$ gcc -static -O2 -Wall -o {p} {p}.c{}\n",
+            helpers
+                .iter()
+                .map(|h| format!(" {}", h.display()))
+                .collect::<String>()
+        ));
         let (this_ok, this_log) = run_logged(cmd, "gcc")?;
         log.push_str(&this_log);
         ok &= this_ok;
@@ -269,7 +309,11 @@ fn c_helper_sources(src: &Path) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .filter(|p| fs::read_to_string(p).map(|t| !main_re.is_match(&t)).unwrap_or(false))
+        .filter(|p| {
+            fs::read_to_string(p)
+                .map(|t| !main_re.is_match(&t))
+                .unwrap_or(false)
+        })
         .map(|p| PathBuf::from(p.file_name().unwrap_or_default()))
         .collect();
     out.sort();
@@ -278,8 +322,13 @@ fn c_helper_sources(src: &Path) -> Vec<PathBuf> {
 
 /// Runs a command with a deadline, returning (success, stdout+stderr).
 fn run_logged(mut cmd: Command, tool: &str) -> Result<(bool, String), BuildError> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| BuildError::Tool { tool: tool.into(), source })?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|source| BuildError::Tool {
+        tool: tool.into(),
+        source,
+    })?;
     let mut err = child.stderr.take().expect("piped");
     let mut outp = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
@@ -307,7 +356,10 @@ fn run_logged(mut cmd: Command, tool: &str) -> Result<(bool, String), BuildError
     match status {
         Some(st) => Ok((st.success(), log)),
         None => {
-            log.push_str(&format!("\ngrader: {tool} did not finish within {} s\n", BUILD_TIMEOUT.as_secs()));
+            log.push_str(&format!(
+                "\ngrader: {tool} did not finish within {} s\n",
+                BUILD_TIMEOUT.as_secs()
+            ));
             Ok((false, log))
         }
     }
@@ -323,7 +375,11 @@ impl DirLock {
     /// Blocks until the lock is ours.
     pub fn acquire(path: &Path) -> std::io::Result<DirLock> {
         use std::os::fd::AsRawFd;
-        let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
         // SAFETY: flock on a descriptor we own; no memory is shared with the kernel.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
         if rc != 0 {
@@ -366,7 +422,10 @@ mod tests {
         let out = c_build(
             "ok",
             &[
-                ("hello.c", "int helper(void);\nint main(void){return helper();}\n"),
+                (
+                    "hello.c",
+                    "int helper(void);\nint main(void){return helper();}\n",
+                ),
                 ("util.c", "int helper(void){return 0;}\n"),
             ],
         );

@@ -57,20 +57,40 @@ fn verdict(role: Role, r: &GradeReport) -> bool {
 }
 
 /// Runs the self-check for `labs` (all scenario labs when empty), printing a line per item.
-pub fn run(course: &Course, labs: &[String], backend: BackendChoice, seed: Option<u64>, out: &mut dyn Write) -> Result<CheckOutcome> {
+pub fn run(
+    course: &Course,
+    labs: &[String],
+    backend: BackendChoice,
+    seed: Option<u64>,
+    out: &mut dyn Write,
+) -> Result<CheckOutcome> {
     let selected: Vec<_> = if labs.is_empty() {
-        course.labs.iter().filter(|l| l.kind == LabKind::Ipc).collect()
+        course
+            .labs
+            .iter()
+            .filter(|l| l.kind == LabKind::Ipc)
+            .collect()
     } else {
-        labs.iter().map(|n| course.lab(n)).collect::<Result<_, _>>()?
+        labs.iter()
+            .map(|n| course.lab(n))
+            .collect::<Result<_, _>>()?
     };
     let work = scratch_dir(course, "check")?;
     let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false)?;
     let mut outcome = CheckOutcome::default();
     for lab in selected {
-        let mut dirs: Vec<(PathBuf, Role)> = lab.solutions.iter().map(|s| (course.path(s), Role::Solution)).collect();
+        let mut dirs: Vec<(PathBuf, Role)> = lab
+            .solutions
+            .iter()
+            .map(|s| (course.path(s), Role::Solution))
+            .collect();
         dirs.push((course.path(&lab.dir), Role::Skeleton));
         for (dir, role) in dirs {
-            let opts = GradeOptions { submission: dir.clone(), seed, work: work.join(&lab.id) };
+            let opts = GradeOptions {
+                submission: dir.clone(),
+                seed,
+                work: work.join(&lab.id),
+            };
             let report = grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
             let ok = verdict(role, &report);
             let want = match role {
@@ -78,26 +98,72 @@ pub fn run(course: &Course, labs: &[String], backend: BackendChoice, seed: Optio
                 Role::Skeleton => "builds, below max",
             };
             let got = if !report.gradable {
-                format!("NOT GRADABLE: {}", report.not_gradable_reason.as_deref().unwrap_or(""))
+                format!(
+                    "NOT GRADABLE: {}",
+                    report.not_gradable_reason.as_deref().unwrap_or("")
+                )
             } else if !report.build.ok {
                 "build failed".to_string()
             } else {
                 format!("{}/{}", report.score, report.max_score)
             };
-            writeln!(out, "{} {:<5} {:<45} want {:<18} got {got} (seed {})", if ok { "ok  " } else { "FAIL" }, lab.id, dir.strip_prefix(&course.root).unwrap_or(&dir).display(), want, report.seed)?;
+            writeln!(
+                out,
+                "{} {:<5} {:<45} want {:<18} got {got} (seed {})",
+                if ok { "ok  " } else { "FAIL" },
+                lab.id,
+                dir.strip_prefix(&course.root).unwrap_or(&dir).display(),
+                want,
+                report.seed
+            )?;
             if !ok {
-                for t in report.tests.iter().filter(|t| t.score < t.max_score && role == Role::Solution) {
-                    writeln!(out, "       {} {}: {}", t.name, t.status.as_str(), t.message)?;
+                for t in report
+                    .tests
+                    .iter()
+                    .filter(|t| t.score < t.max_score && role == Role::Solution)
+                {
+                    writeln!(
+                        out,
+                        "       {} {}: {}",
+                        t.name,
+                        t.status.as_str(),
+                        t.message
+                    )?;
                 }
                 if !report.build.ok {
-                    writeln!(out, "       build log: {}", report.build.log.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n       "))?;
+                    writeln!(
+                        out,
+                        "       build log: {}",
+                        report
+                            .build
+                            .log
+                            .lines()
+                            .rev()
+                            .take(8)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect::<Vec<_>>()
+                            .join("\n       ")
+                    )?;
                 }
             }
-            outcome.items.push(CheckItem { lab: lab.id.clone(), dir, role, report, ok });
+            outcome.items.push(CheckItem {
+                lab: lab.id.clone(),
+                dir,
+                role,
+                report,
+                ok,
+            });
         }
     }
     let bad = outcome.items.iter().filter(|i| !i.ok).count();
-    writeln!(out, "check: {} passed, {} failed", outcome.items.len() - bad, bad)?;
+    writeln!(
+        out,
+        "check: {} passed, {} failed",
+        outcome.items.len() - bad,
+        bad
+    )?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(outcome)
 }

@@ -69,18 +69,25 @@ impl Progress for StderrProgress {
 
 /// A fresh scratch directory under `target/grader-runs`.
 pub fn scratch_dir(course: &Course, label: &str) -> Result<PathBuf> {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let dir = course
-        .root
-        .join("target")
-        .join("grader-runs")
-        .join(format!("{label}-{}-{}", std::process::id(), t.as_nanos()));
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let dir = course.root.join("target").join("grader-runs").join(format!(
+        "{label}-{}-{}",
+        std::process::id(),
+        t.as_nanos()
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
     Ok(dir)
 }
 
 /// Makes the sandbox for a backend (building the guest image if needed).
-pub fn make_sandbox(course: &Course, backend: BackendChoice, work: &Path, quiet: bool) -> Result<Box<dyn Sandbox>> {
+pub fn make_sandbox(
+    course: &Course,
+    backend: BackendChoice,
+    work: &Path,
+    quiet: bool,
+) -> Result<Box<dyn Sandbox>> {
     match backend {
         BackendChoice::Local => Ok(Box::new(LocalSandbox::from_current_exe(work)?)),
         BackendChoice::Qemu => Ok(Box::new(guest_sandbox(course, quiet)?)),
@@ -89,10 +96,17 @@ pub fn make_sandbox(course: &Course, backend: BackendChoice, work: &Path, quiet:
 
 /// The guest sandbox, with its image built or taken from the cache.
 pub fn guest_sandbox(course: &Course, quiet: bool) -> Result<GuestSandbox> {
-    crate::sandbox::qemu::qemu_available().context("QEMU is needed for the guest backend (or use --backend local)")?;
-    let mut sink: Box<dyn Write> = if quiet { Box::new(std::io::sink()) } else { Box::new(std::io::stderr()) };
-    let agent = crate::image::build_agent(&course.root, &mut *sink).context("failed to build the in-guest agent")?;
-    let image = crate::image::ensure(&course.root, &agent, &mut *sink).context("failed to build the guest image")?;
+    crate::sandbox::qemu::qemu_available()
+        .context("QEMU is needed for the guest backend (or use --backend local)")?;
+    let mut sink: Box<dyn Write> = if quiet {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stderr())
+    };
+    let agent = crate::image::build_agent(&course.root, &mut *sink)
+        .context("failed to build the in-guest agent")?;
+    let image = crate::image::ensure(&course.root, &agent, &mut *sink)
+        .context("failed to build the guest image")?;
     let accel = GuestSandbox::accel_for(&course.guest.accel, &image);
     Ok(GuestSandbox {
         image,
@@ -112,15 +126,29 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let lab = course.lab(&cmd.lab)?.clone();
     if lab.kind == LabKind::Qemu {
-        bail!("{} is graded on the host by its own runner (coming with lab7 support)", lab.id);
+        bail!(
+            "{} is graded on the host by its own runner (coming with lab7 support)",
+            lab.id
+        );
     }
-    let submission = cmd.submission.clone().unwrap_or_else(|| default_submission(&course, &lab));
-    let submission = std::fs::canonicalize(&submission)
-        .with_context(|| format!("submission directory {} does not exist", submission.display()))?;
+    let submission = cmd
+        .submission
+        .clone()
+        .unwrap_or_else(|| default_submission(&course, &lab));
+    let submission = std::fs::canonicalize(&submission).with_context(|| {
+        format!(
+            "submission directory {} does not exist",
+            submission.display()
+        )
+    })?;
     let work = scratch_dir(&course, &lab.id)?;
     let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet)?;
     let mut progress = StderrProgress { quiet: cmd.quiet };
-    let opts = GradeOptions { submission, seed: cmd.seed, work: work.clone() };
+    let opts = GradeOptions {
+        submission,
+        seed: cmd.seed,
+        work: work.clone(),
+    };
     let report = grade::grade(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
     let _ = std::fs::remove_dir_all(&work);
     render(&report, cmd)?;
@@ -132,13 +160,17 @@ fn render(report: &GradeReport, cmd: &GradeCommand) -> Result<()> {
     match cmd.format {
         Format::Json => report::json::write(report, &mut buf)?,
         Format::Human => {
-            let style = report::human::Style { color: std::io::stdout().is_terminal(), verbose: cmd.verbose };
+            let style = report::human::Style {
+                color: std::io::stdout().is_terminal(),
+                verbose: cmd.verbose,
+            };
             report::human::write(report, style, &mut buf)?;
         }
     }
     std::io::stdout().write_all(&buf)?;
     if let Some(path) = &cmd.output {
-        std::fs::write(path, &buf).with_context(|| format!("failed to write {}", path.display()))?;
+        std::fs::write(path, &buf)
+            .with_context(|| format!("failed to write {}", path.display()))?;
     }
     Ok(())
 }
@@ -149,10 +181,20 @@ pub fn list(cwd: &Path) -> Result<i32> {
     println!("{}", course.title);
     for lab in &course.labs {
         let points = match grade::load_spec(&course, lab) {
-            Ok(p) => format!("{} scenarios, {} points", p.spec.scenarios.len(), p.spec.max_score()),
+            Ok(p) => format!(
+                "{} scenarios, {} points",
+                p.spec.scenarios.len(),
+                p.spec.max_score()
+            ),
             Err(e) => format!("spec error: {e}"),
         };
-        println!("  {:<5} {:<7} {:<40} {} ({points})", lab.id, lab.name, lab.title, lab.dir.display());
+        println!(
+            "  {:<5} {:<7} {:<40} {} ({points})",
+            lab.id,
+            lab.name,
+            lab.title,
+            lab.dir.display()
+        );
     }
     Ok(EXIT_FULL_MARKS)
 }
@@ -162,7 +204,8 @@ pub fn pin(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     for lab in &course.labs {
         let path = course.path(&lab.spec);
-        let text = std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
+        let text =
+            std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
         let sha = crate::course::sha256_hex(&text);
         let state = match &lab.spec_sha256 {
             Some(p) if *p == sha => "pinned",
@@ -198,7 +241,12 @@ pub fn doctor(cwd: &Path) -> Result<i32> {
 pub fn image_build(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let g = guest_sandbox(&course, false)?;
-    println!("image {} ready: kernel {}, initrd {}", &g.image.hash[..12], g.image.kernel.display(), g.image.initrd.display());
+    println!(
+        "image {} ready: kernel {}, initrd {}",
+        &g.image.hash[..12],
+        g.image.kernel.display(),
+        g.image.initrd.display()
+    );
     Ok(EXIT_FULL_MARKS)
 }
 
@@ -217,17 +265,28 @@ pub fn agent(mode: &str, job: &Path, out: &Path) -> Result<i32> {
         bail!("the agent's mode here can only be `local` (the guest runs `grader-agent guest`)");
     }
     let text = std::fs::read(job).with_context(|| format!("failed to read {}", job.display()))?;
-    let job: crate::protocol::Job = serde_json::from_slice(&text).context("failed to parse the job")?;
-    let mut file = std::fs::File::create(out).with_context(|| format!("failed to create {}", out.display()))?;
+    let job: crate::protocol::Job =
+        serde_json::from_slice(&text).context("failed to parse the job")?;
+    let mut file = std::fs::File::create(out)
+        .with_context(|| format!("failed to create {}", out.display()))?;
     crate::agent::run_job(&job, &mut file, crate::agent::Mode::Local)?;
     Ok(EXIT_FULL_MARKS)
 }
 
 /// `cargo grader check`.
-pub fn check(cwd: &Path, labs: &[String], backend: BackendChoice, seed: Option<u64>) -> Result<i32> {
+pub fn check(
+    cwd: &Path,
+    labs: &[String],
+    backend: BackendChoice,
+    seed: Option<u64>,
+) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let outcome = crate::check::run(&course, labs, backend, seed, &mut std::io::stdout())?;
-    Ok(if outcome.all_ok() { EXIT_FULL_MARKS } else { EXIT_POINTS_LOST })
+    Ok(if outcome.all_ok() {
+        EXIT_FULL_MARKS
+    } else {
+        EXIT_POINTS_LOST
+    })
 }
 
 /// `cargo grader bench`.

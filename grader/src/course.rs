@@ -180,7 +180,9 @@ impl Course {
             )));
         }
         if !(self.guest.timeout_scale >= 1.0 && self.guest.timeout_scale <= 100.0) {
-            return Err(invalid("guest.timeout_scale must be between 1 and 100".into()));
+            return Err(invalid(
+                "guest.timeout_scale must be between 1 and 100".into(),
+            ));
         }
         if !["auto", "tcg", "kvm"].contains(&self.guest.accel.as_str()) {
             return Err(invalid(format!(
@@ -275,12 +277,18 @@ spec = "labs/lab1-msgq/lab.toml"
         let text = MINIMAL.replace("memory_mb = 256", "memory_mb = 256\nmemroy = 1");
         let p = write(&tmp("bad"), &text);
         let err = Course::load(&p).unwrap_err().to_string();
-        assert!(err.contains("course.toml:6: unknown field `memroy`"), "{err}");
+        assert!(
+            err.contains("course.toml:6: unknown field `memroy`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wrong_format_version_is_explained() {
-        let p = write(&tmp("ver"), &MINIMAL.replace("format_version = 1", "format_version = 9"));
+        let p = write(
+            &tmp("ver"),
+            &MINIMAL.replace("format_version = 1", "format_version = 9"),
+        );
         let err = Course::load(&p).unwrap_err().to_string();
         assert!(err.contains("format_version = 9 is not supported"), "{err}");
     }

@@ -20,7 +20,12 @@ pub struct Finding {
 }
 
 fn finding(what: &str, ok: bool, detail: String, fix: &str) -> Finding {
-    Finding { what: what.into(), ok, detail, fix: (!ok).then(|| fix.to_string()) }
+    Finding {
+        what: what.into(),
+        ok,
+        detail,
+        fix: (!ok).then(|| fix.to_string()),
+    }
 }
 
 fn version_of(program: &str, arg: &str) -> Option<String> {
@@ -44,13 +49,28 @@ pub fn diagnose(cwd: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     let course = Course::discover(cwd);
     match &course {
-        Ok(c) => out.push(finding("course.toml", true, format!("{} labs, root {}", c.labs.len(), c.root.display()), "")),
-        Err(e) => out.push(finding("course.toml", false, e.to_string(), "run from a checkout of the course repository")),
+        Ok(c) => out.push(finding(
+            "course.toml",
+            true,
+            format!("{} labs, root {}", c.labs.len(), c.root.display()),
+            "",
+        )),
+        Err(e) => out.push(finding(
+            "course.toml",
+            false,
+            e.to_string(),
+            "run from a checkout of the course repository",
+        )),
     }
     if let Ok(c) = &course {
         for lab in &c.labs {
             if let Err(e) = crate::grade::load_spec(c, lab) {
-                out.push(finding(&format!("{} spec", lab.id), false, e.to_string(), "fix the spec file named above"));
+                out.push(finding(
+                    &format!("{} spec", lab.id),
+                    false,
+                    e.to_string(),
+                    "fix the spec file named above",
+                ));
             }
         }
     }
@@ -64,7 +84,11 @@ pub fn diagnose(cwd: &Path) -> Vec<Finding> {
     ));
     out.push(tool("qemu-system-x86_64", "qemu-system-x86_64", APT));
     out.push(tool("qemu-img (lab7)", "qemu-img", APT));
-    out.push(tool("apt-get (downloads the guest's Debian packages)", "apt-get", "run on Debian, or copy vm-images/cache/debs from a machine that has them"));
+    out.push(tool(
+        "apt-get (downloads the guest's Debian packages)",
+        "apt-get",
+        "run on Debian, or copy vm-images/cache/debs from a machine that has them",
+    ));
     out.push(finding(
         "dpkg-deb (unpacks the guest's packages)",
         version_of("dpkg-deb", "--version").is_some(),

@@ -85,23 +85,39 @@ impl Fixture {
 
     /// The fixture's name (its directory name).
     pub fn name(&self) -> String {
-        self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// Writes the submission into `dest` (which must not exist yet).
     pub fn materialize(&self, root: &Path, dest: &Path) -> Result<(), FixtureError> {
-        let err = |message: String| FixtureError::Materialize { fixture: self.dir.join("fixture.toml"), message };
-        let base = self.base.as_ref().map_or_else(|| self.dir.clone(), |b| root.join(b));
-        crate::build::copy_tree(&base, dest, &[]).map_err(|e| err(format!("copying {}: {e}", base.display())))?;
+        let err = |message: String| FixtureError::Materialize {
+            fixture: self.dir.join("fixture.toml"),
+            message,
+        };
+        let base = self
+            .base
+            .as_ref()
+            .map_or_else(|| self.dir.clone(), |b| root.join(b));
+        crate::build::copy_tree(&base, dest, &[])
+            .map_err(|e| err(format!("copying {}: {e}", base.display())))?;
         let _ = std::fs::remove_file(dest.join("fixture.toml"));
         for e in &self.edits {
             let path = dest.join(&e.file);
-            let text = std::fs::read_to_string(&path).map_err(|x| err(format!("reading {}: {x}", e.file.display())))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|x| err(format!("reading {}: {x}", e.file.display())))?;
             let n = text.matches(&e.replace).count();
             if n != 1 {
-                return Err(err(format!("{}: the text to replace occurs {n} times (must be exactly once): {:?}", e.file.display(), e.replace)));
+                return Err(err(format!(
+                    "{}: the text to replace occurs {n} times (must be exactly once): {:?}",
+                    e.file.display(),
+                    e.replace
+                )));
             }
-            std::fs::write(&path, text.replacen(&e.replace, &e.with, 1)).map_err(|x| err(x.to_string()))?;
+            std::fs::write(&path, text.replacen(&e.replace, &e.with, 1))
+                .map_err(|x| err(x.to_string()))?;
         }
         Ok(())
     }
@@ -111,18 +127,31 @@ impl Fixture {
         let mut bad = Vec::new();
         let build_ok = self.expect.build == "ok";
         if report.build.ok != build_ok {
-            bad.push(format!("build ok = {}, expected {}", report.build.ok, build_ok));
+            bad.push(format!(
+                "build ok = {}, expected {}",
+                report.build.ok, build_ok
+            ));
         }
         if !report.gradable {
-            bad.push(format!("not gradable: {}", report.not_gradable_reason.as_deref().unwrap_or("")));
+            bad.push(format!(
+                "not gradable: {}",
+                report.not_gradable_reason.as_deref().unwrap_or("")
+            ));
             return bad;
         }
         let others = self.expect.others.as_deref().unwrap_or("passed");
         for t in &report.tests {
-            let want = self.expect.status.get(&t.name).map_or(others, String::as_str);
+            let want = self
+                .expect
+                .status
+                .get(&t.name)
+                .map_or(others, String::as_str);
             let got = verdict(t);
             if want != got {
-                bad.push(format!("{}: {got} (expected {want}): {}", t.name, t.message));
+                bad.push(format!(
+                    "{}: {got} (expected {want}): {}",
+                    t.name, t.message
+                ));
             }
             if let Some(sub) = self.expect.message.get(&t.name) {
                 if !t.message.contains(sub.as_str()) {
@@ -132,7 +161,9 @@ impl Fixture {
         }
         for name in self.expect.status.keys().chain(self.expect.message.keys()) {
             if !report.tests.iter().any(|t| &t.name == name) {
-                bad.push(format!("the fixture names scenario `{name}`, which the lab does not have"));
+                bad.push(format!(
+                    "the fixture names scenario `{name}`, which the lab does not have"
+                ));
             }
         }
         if let Some(n) = &self.expect.notice {
@@ -160,7 +191,12 @@ pub fn discover(dir: &Path) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .flatten()
-        .flat_map(|lab| std::fs::read_dir(lab.path()).into_iter().flatten().flatten())
+        .flat_map(|lab| {
+            std::fs::read_dir(lab.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
         .map(|case| case.path())
         .filter(|p| p.join("fixture.toml").is_file())
         .collect();

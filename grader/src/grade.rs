@@ -85,13 +85,23 @@ pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedSpec, GradeErr
             .into());
         }
     }
-    let file_name = lab.spec.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(PinnedSpec { spec, sha256, file_name })
+    let file_name = lab
+        .spec
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(PinnedSpec {
+        spec,
+        sha256,
+        file_name,
+    })
 }
 
 /// A fresh seed from the clock and pid.
 pub fn fresh_seed() -> u64 {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     (t.as_nanos() as u64) ^ (u64::from(std::process::id()) << 32)
 }
 
@@ -106,7 +116,10 @@ pub fn grade(
 ) -> Result<GradeReport, GradeError> {
     let start = Instant::now();
     if lab.kind != crate::course::LabKind::Ipc {
-        return Err(GradeError::WrongKind { lab: lab.id.clone(), kind: lab.kind });
+        return Err(GradeError::WrongKind {
+            lab: lab.id.clone(),
+            kind: lab.kind,
+        });
     }
     if !opts.submission.is_dir() {
         return Err(GradeError::NoSubmission(opts.submission.clone()));
@@ -114,11 +127,16 @@ pub fn grade(
     let pinned = load_spec(course, lab)?;
     let seed = opts.seed.unwrap_or_else(fresh_seed);
     let vars = params::draw(&pinned.spec.params, seed).map_err(|message| {
-        crate::config::ConfigError::Invalid { path: course.path(&lab.spec), message }
+        crate::config::ConfigError::Invalid {
+            path: course.path(&lab.spec),
+            message,
+        }
     })?;
     let mut report = empty_report(course, lab, &pinned, opts, sandbox.backend(), seed);
     report.params = vars.clone();
-    report.notices.extend(tamper_notices(&opts.submission, &pinned));
+    report
+        .notices
+        .extend(tamper_notices(&opts.submission, &pinned));
 
     progress.phase("building");
     let skip = [pinned.file_name.as_str()];
@@ -131,18 +149,36 @@ pub fn grade(
     });
     let built = match built {
         Ok(b) => b,
-        Err(e) => return Ok(not_gradable(report, format!("the build could not run: {e}"), start)),
+        Err(e) => {
+            return Ok(not_gradable(
+                report,
+                format!("the build could not run: {e}"),
+                start,
+            ))
+        }
     };
     report.language = Some(built.language);
-    report.build = BuildInfo { ok: built.ok, log: built.log.clone(), duration_ms: built.duration.as_millis() as u64 };
+    report.build = BuildInfo {
+        ok: built.ok,
+        log: built.log.clone(),
+        duration_ms: built.duration.as_millis() as u64,
+    };
     if !built.ok {
-        report.tests = pinned.spec.scenarios.iter().map(|s| unbuilt(s, built.language)).collect();
+        report.tests = pinned
+            .spec
+            .scenarios
+            .iter()
+            .map(|s| unbuilt(s, built.language))
+            .collect();
         report.total();
         report.duration_ms = start.elapsed().as_millis() as u64;
         return Ok(report);
     }
 
-    let target = compile::Target { bin_dir: &sandbox.bin_dir(), timeout_scale: sandbox.timeout_scale() };
+    let target = compile::Target {
+        bin_dir: &sandbox.bin_dir(),
+        timeout_scale: sandbox.timeout_scale(),
+    };
     let job = Job {
         lab: lab.id.clone(),
         bin_dir: sandbox.bin_dir(),
@@ -152,7 +188,10 @@ pub fn grade(
             .iter()
             .map(|s| compile::scenario(&pinned.spec, s, &vars, &target))
             .collect::<Result<_, _>>()
-            .map_err(|message| crate::config::ConfigError::Invalid { path: course.path(&lab.spec), message })?,
+            .map_err(|message| crate::config::ConfigError::Invalid {
+                path: course.path(&lab.spec),
+                message,
+            })?,
         limits: course.limits.to_limits(),
         run_as: sandbox.run_as(),
     };
@@ -164,8 +203,16 @@ pub fn grade(
     report.guest_ms = run.guest_ms;
     match collect_results(&run.events) {
         Ok(results) => {
-            if let Some(missing) = job.scenarios.iter().find(|s| !results.iter().any(|r| r.name == s.name)) {
-                let reason = format!("the sandbox stopped before reporting scenario `{}`{}", missing.name, run.log_tail());
+            if let Some(missing) = job
+                .scenarios
+                .iter()
+                .find(|s| !results.iter().any(|r| r.name == s.name))
+            {
+                let reason = format!(
+                    "the sandbox stopped before reporting scenario `{}`{}",
+                    missing.name,
+                    run.log_tail()
+                );
                 return Ok(not_gradable(report, reason, start));
             }
             report.tests = pinned
@@ -174,23 +221,47 @@ pub fn grade(
                 .iter()
                 .zip(&job.scenarios)
                 .map(|(s, j)| {
-                    let r = results.iter().find(|r| r.name == s.name).expect("checked above");
+                    let r = results
+                        .iter()
+                        .find(|r| r.name == s.name)
+                        .expect("checked above");
                     score::evaluate(s, &j.steps, r, &vars)
                 })
                 .collect();
         }
-        Err(reason) => return Ok(not_gradable(report, format!("{reason}{}", run.log_tail()), start)),
+        Err(reason) => {
+            return Ok(not_gradable(
+                report,
+                format!("{reason}{}", run.log_tail()),
+                start,
+            ))
+        }
     }
     if report.tests.iter().any(|t| t.status == Status::Error) {
-        let bad: Vec<&str> = report.tests.iter().filter(|t| t.status == Status::Error).map(|t| t.name.as_str()).collect();
-        report.notices.push(format!("scenario(s) {} could not be run by the grader; they are reported as errors", bad.join(", ")));
+        let bad: Vec<&str> = report
+            .tests
+            .iter()
+            .filter(|t| t.status == Status::Error)
+            .map(|t| t.name.as_str())
+            .collect();
+        report.notices.push(format!(
+            "scenario(s) {} could not be run by the grader; they are reported as errors",
+            bad.join(", ")
+        ));
     }
     report.total();
     report.duration_ms = start.elapsed().as_millis() as u64;
     Ok(report)
 }
 
-fn empty_report(course: &Course, lab: &LabEntry, pinned: &PinnedSpec, opts: &GradeOptions, backend: Backend, seed: u64) -> GradeReport {
+fn empty_report(
+    course: &Course,
+    lab: &LabEntry,
+    pinned: &PinnedSpec,
+    opts: &GradeOptions,
+    backend: Backend,
+    seed: u64,
+) -> GradeReport {
     let _ = course;
     GradeReport {
         format_version: REPORT_FORMAT_VERSION,
@@ -257,7 +328,10 @@ fn tamper_notices(submission: &Path, pinned: &PinnedSpec) -> Vec<String> {
 
 /// Extracts scenario results from the agent's events; `Err` when the agent failed as a whole.
 pub fn collect_results(events: &[AgentEvent]) -> Result<Vec<ScenarioResult>, String> {
-    if let Some(AgentEvent::Fatal { message }) = events.iter().find(|e| matches!(e, AgentEvent::Fatal { .. })) {
+    if let Some(AgentEvent::Fatal { message }) = events
+        .iter()
+        .find(|e| matches!(e, AgentEvent::Fatal { .. }))
+    {
         return Err(format!("the agent failed: {message}"));
     }
     if !events.iter().any(|e| matches!(e, AgentEvent::Hello { .. })) {
@@ -283,7 +357,11 @@ pub fn parse_events(bytes: &[u8]) -> Vec<AgentEvent> {
 
 /// The deadline for a whole sandbox run: every scenario's own deadline plus a margin.
 pub fn whole_run_deadline(job: &Job, base: Duration) -> Duration {
-    base + job.scenarios.iter().map(|s| Duration::from_millis(s.timeout_ms)).sum::<Duration>()
+    base + job
+        .scenarios
+        .iter()
+        .map(|s| Duration::from_millis(s.timeout_ms))
+        .sum::<Duration>()
 }
 
 /// Used by sandboxes: error type re-exported for convenience.

@@ -154,28 +154,41 @@ fn run(args: GraderArgs) -> Result<i32> {
         Some(Command::Agent { mode, job, out }) => cli::agent(&mode, &job, &out),
         Some(Command::List) => cli::list(&cwd),
         Some(Command::Doctor) => cli::doctor(&cwd),
-        Some(Command::Image { action: ImageAction::Build }) => cli::image_build(&cwd),
-        Some(Command::Image { action: ImageAction::Status }) => cli::image_status(&cwd),
-        Some(Command::Check { labs, backend: b, seed }) => cli::check(&cwd, &labs, backend(b), seed),
+        Some(Command::Image {
+            action: ImageAction::Build,
+        }) => cli::image_build(&cwd),
+        Some(Command::Image {
+            action: ImageAction::Status,
+        }) => cli::image_status(&cwd),
+        Some(Command::Check {
+            labs,
+            backend: b,
+            seed,
+        }) => cli::check(&cwd, &labs, backend(b), seed),
         Some(Command::Bench { lab, runs }) => cli::bench(&cwd, &lab, runs),
         Some(Command::Pin) => cli::pin(&cwd),
         None => {
             let g = args.grade;
-            let lab = g.lab.context("which lab? e.g. `cargo grader lab1` (see `cargo grader list`)")?;
+            let lab = g
+                .lab
+                .context("which lab? e.g. `cargo grader lab1` (see `cargo grader list`)")?;
             let format = match g.format {
                 FormatArg::Human => Format::Human,
                 FormatArg::Json => Format::Json,
             };
-            cli::grade(&cwd, &cli::GradeCommand {
-                lab,
-                submission: g.submission,
-                backend: backend(g.backend),
-                seed: g.seed,
-                format,
-                output: g.output,
-                quiet: g.quiet,
-                verbose: g.verbose,
-            })
+            cli::grade(
+                &cwd,
+                &cli::GradeCommand {
+                    lab,
+                    submission: g.submission,
+                    backend: backend(g.backend),
+                    seed: g.seed,
+                    format,
+                    output: g.output,
+                    quiet: g.quiet,
+                    verbose: g.verbose,
+                },
+            )
         }
     }
 }

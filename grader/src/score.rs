@@ -79,7 +79,12 @@ fn fail(message: String) -> Miss {
 }
 
 /// Scores one scenario. `steps` are the compiled agent steps (for commands in messages).
-pub fn evaluate(spec: &ScenarioSpec, steps: &[Step], result: &ScenarioResult, vars: &Vars) -> TestResult {
+pub fn evaluate(
+    spec: &ScenarioSpec,
+    steps: &[Step],
+    result: &ScenarioResult,
+    vars: &Vars,
+) -> TestResult {
     let mut out = TestResult {
         name: spec.name.clone(),
         title: spec.title.clone(),
@@ -108,7 +113,12 @@ pub fn evaluate(spec: &ScenarioSpec, steps: &[Step], result: &ScenarioResult, va
     out
 }
 
-fn check_scenario(spec: &ScenarioSpec, steps: &[Step], result: &ScenarioResult, vars: &Vars) -> Result<(), Miss> {
+fn check_scenario(
+    spec: &ScenarioSpec,
+    steps: &[Step],
+    result: &ScenarioResult,
+    vars: &Vars,
+) -> Result<(), Miss> {
     if let Some(e) = &result.error {
         return Err(Miss {
             status: Status::Error,
@@ -121,8 +131,10 @@ fn check_scenario(spec: &ScenarioSpec, steps: &[Step], result: &ScenarioResult, 
             return Err(cut_short(i, result));
         };
         capture(outcome, &mut vars);
-        check_step(st, steps.get(i), outcome, &vars, result.hang.as_ref())
-            .map_err(|m| Miss { message: format!("step {} {}", i + 1, m.message), ..m })?;
+        check_step(st, steps.get(i), outcome, &vars, result.hang.as_ref()).map_err(|m| Miss {
+            message: format!("step {} {}", i + 1, m.message),
+            ..m
+        })?;
     }
     check_syscalls(spec, result, &vars)
 }
@@ -131,7 +143,11 @@ fn cut_short(i: usize, result: &ScenarioResult) -> Miss {
     match &result.hang {
         Some(h) => Miss {
             status: Status::Timeout,
-            message: format!("the scenario hit its deadline before step {}{}", i + 1, hang_text(h)),
+            message: format!(
+                "the scenario hit its deadline before step {}{}",
+                i + 1,
+                hang_text(h)
+            ),
         },
         None => Miss {
             status: Status::Error,
@@ -156,30 +172,51 @@ fn check_step(
 ) -> Result<(), Miss> {
     let default = ExpectSpec::default();
     let e = st.expect.as_ref().unwrap_or(&default);
-    let foreground_run = matches!(step, Some(Step::Run { background: false, .. }));
+    let foreground_run = matches!(
+        step,
+        Some(Step::Run {
+            background: false,
+            ..
+        })
+    );
     match outcome {
         StepOutcome::Process(p) => check_process(p, e, foreground_run, vars, hang),
-        StepOutcome::Spawned { id, pid: None, error } => Err(fail(format!(
+        StepOutcome::Spawned {
+            id,
+            pid: None,
+            error,
+        } => Err(fail(format!(
             "(`{id}`): the program could not start: {}",
             error.as_deref().unwrap_or("unknown reason")
         ))),
         StepOutcome::Spawned { .. } | StepOutcome::Killed { .. } => Ok(()),
-        StepOutcome::Waited { satisfied, waited_ms } => {
+        StepOutcome::Waited {
+            satisfied,
+            waited_ms,
+        } => {
             let want = e.satisfied.unwrap_or(true);
             if *satisfied == want {
                 return Ok(());
             }
             let what = describe_wait(step);
             Err(fail(if want {
-                format!("waited {:.1} s for {what}; it never happened", *waited_ms as f64 / 1000.0)
+                format!(
+                    "waited {:.1} s for {what}; it never happened",
+                    *waited_ms as f64 / 1000.0
+                )
             } else {
                 format!("{what} happened, but should not have")
             }))
         }
         StepOutcome::Snapshot { objects } => check_snapshot(objects, e, vars),
-        StepOutcome::Messages { messages, error } => check_messages(messages, error.as_deref(), e, vars),
+        StepOutcome::Messages { messages, error } => {
+            check_messages(messages, error.as_deref(), e, vars)
+        }
         StepOutcome::File(f) => check_file(f, e, vars),
-        StepOutcome::Ftok { error: Some(err), .. } | StepOutcome::Done { error: Some(err) } => Err(Miss {
+        StepOutcome::Ftok {
+            error: Some(err), ..
+        }
+        | StepOutcome::Done { error: Some(err) } => Err(Miss {
             status: Status::Error,
             message: format!("(set-up by the grader) failed: {err}"),
         }),
@@ -190,14 +227,34 @@ fn check_step(
 fn describe_wait(step: Option<&Step>) -> String {
     use crate::protocol::Condition;
     match step {
-        Some(Step::WaitFor { condition: Condition::Ipc { ipc, key: Some(k), .. }, .. }) => {
-            format!("a {} with key 0x{:08x} to appear", kind_name(*ipc), *k as u32)
+        Some(Step::WaitFor {
+            condition: Condition::Ipc {
+                ipc, key: Some(k), ..
+            },
+            ..
+        }) => {
+            format!(
+                "a {} with key 0x{:08x} to appear",
+                kind_name(*ipc),
+                *k as u32
+            )
         }
-        Some(Step::WaitFor { condition: Condition::Ipc { ipc, name: Some(n), .. }, .. }) => {
+        Some(Step::WaitFor {
+            condition: Condition::Ipc {
+                ipc, name: Some(n), ..
+            },
+            ..
+        }) => {
             format!("a {} named {n} to appear", kind_name(*ipc))
         }
-        Some(Step::WaitFor { condition: Condition::File { path }, .. }) => format!("file `{path}` to appear"),
-        Some(Step::WaitFor { condition: Condition::Output { id, contains }, .. }) => {
+        Some(Step::WaitFor {
+            condition: Condition::File { path },
+            ..
+        }) => format!("file `{path}` to appear"),
+        Some(Step::WaitFor {
+            condition: Condition::Output { id, contains },
+            ..
+        }) => {
             format!("`{id}` to print {}", quote(contains))
         }
         _ => "the condition".into(),
@@ -230,11 +287,21 @@ fn check_process(
             })
         }
         Exit::Signal(sig) => {
-            let expected = e.signal.as_deref().map(signal_number).transpose().ok().flatten();
+            let expected = e
+                .signal
+                .as_deref()
+                .map(signal_number)
+                .transpose()
+                .ok()
+                .flatten();
             if expected != Some(sig) {
                 return Err(Miss {
                     status: Status::Crashed,
-                    message: format!("{cmd} was killed by {}{}", describe_signal(sig), output_tail(p)),
+                    message: format!(
+                        "{cmd} was killed by {}{}",
+                        describe_signal(sig),
+                        output_tail(p)
+                    ),
                 });
             }
         }
@@ -246,7 +313,10 @@ fn check_process(
                 });
             }
             if let Some(sig) = &e.signal {
-                return Err(fail(format!("{cmd} exited with status {code}; it should have been killed by SIG{}", sig.trim_start_matches("SIG"))));
+                return Err(fail(format!(
+                    "{cmd} exited with status {code}; it should have been killed by SIG{}",
+                    sig.trim_start_matches("SIG")
+                )));
             }
             let want = match &e.exit {
                 Some(ExitSpec::Code(c)) => Some(*c),
@@ -262,9 +332,13 @@ fn check_process(
             }
         }
     }
-    for (name, text, ms) in [("stdout", &p.stdout, &e.stdout), ("stderr", &p.stderr, &e.stderr)] {
+    for (name, text, ms) in [
+        ("stdout", &p.stdout, &e.stdout),
+        ("stderr", &p.stderr, &e.stderr),
+    ] {
         for m in ms.iter().flat_map(|m| m.as_slice()) {
-            m.check(name, text, vars).map_err(|msg| fail(format!("{cmd}: {msg}")))?;
+            m.check(name, text, vars)
+                .map_err(|msg| fail(format!("{cmd}: {msg}")))?;
         }
     }
     Ok(())
@@ -317,7 +391,15 @@ fn hang_text(h: &HangReport) -> String {
     let procs: Vec<String> = h
         .processes
         .iter()
-        .map(|p| format!("{} (pid {}) in state {} waiting in {}", p.comm, p.pid, p.state, if p.wchan.is_empty() { "?" } else { &p.wchan }))
+        .map(|p| {
+            format!(
+                "{} (pid {}) in state {} waiting in {}",
+                p.comm,
+                p.pid,
+                p.state,
+                if p.wchan.is_empty() { "?" } else { &p.wchan }
+            )
+        })
         .collect();
     if procs.is_empty() {
         String::new()
@@ -350,7 +432,10 @@ pub fn describe_object(o: &IpcObject) -> String {
     if let Some(id) = o.id {
         s.push_str(&format!(" id {id}"));
     }
-    s.push_str(&format!(" (mode {:o}, size {}, owner uid {})", o.mode, o.size, o.uid));
+    s.push_str(&format!(
+        " (mode {:o}, size {}, owner uid {})",
+        o.mode, o.size, o.uid
+    ));
     s
 }
 
@@ -358,7 +443,13 @@ fn leak_message(result: &ScenarioResult) -> String {
     let items: Vec<String> = result
         .leaks
         .iter()
-        .map(|l| format!("{} — remove it with `{}`", describe_object(&l.object), l.remove_command))
+        .map(|l| {
+            format!(
+                "{} — remove it with `{}`",
+                describe_object(&l.object),
+                l.remove_command
+            )
+        })
         .collect();
     format!(
         "everything worked, but the program left IPC objects behind: {}. IPC objects outlive processes: remove them before exiting (msgctl/shmctl/semctl IPC_RMID, mq_unlink, shm_unlink, sem_unlink)",
@@ -394,28 +485,53 @@ fn check_snapshot(objects: &[IpcObject], e: &ExpectSpec, vars: &Vars) -> Result<
             .filter(|o| matches_object(m, o, vars).unwrap_or(false))
             .collect();
         let Some(o) = found.first() else {
-            return Err(err(format!("expected {} but the system has {}", describe_match(m, vars), describe_all(objects))));
+            return Err(err(format!(
+                "expected {} but the system has {}",
+                describe_match(m, vars),
+                describe_all(objects)
+            )));
         };
-        let want = |f: &Option<crate::spec::IntOrTemplate>| f.as_ref().map(|v| v.resolve(vars)).transpose();
+        let want = |f: &Option<crate::spec::IntOrTemplate>| {
+            f.as_ref().map(|v| v.resolve(vars)).transpose()
+        };
         if let Some(mode) = m.mode {
             if o.mode & 0o777 != mode {
-                return Err(err(format!("{} has permissions {:o}, expected {:o}", describe_object(o), o.mode & 0o777, mode)));
+                return Err(err(format!(
+                    "{} has permissions {:o}, expected {:o}",
+                    describe_object(o),
+                    o.mode & 0o777,
+                    mode
+                )));
             }
         }
         if let Some(size) = want(&m.size).map_err(err)? {
             if o.size as i64 != size {
-                return Err(err(format!("{} has size {}, expected {size}", describe_object(o), o.size)));
+                return Err(err(format!(
+                    "{} has size {}, expected {size}",
+                    describe_object(o),
+                    o.size
+                )));
             }
         }
         if let Some(count) = want(&m.count).map_err(err)? {
             if o.count as i64 != count {
-                return Err(err(format!("{} holds {} (messages or attachments), expected {count}", describe_object(o), o.count)));
+                return Err(err(format!(
+                    "{} holds {} (messages or attachments), expected {count}",
+                    describe_object(o),
+                    o.count
+                )));
             }
         }
     }
     for m in &e.no_ipc {
-        if let Some(o) = objects.iter().find(|o| matches_object(m, o, vars).unwrap_or(false)) {
-            return Err(err(format!("{} still exists; it should have been removed", describe_object(o))));
+        if let Some(o) = objects
+            .iter()
+            .find(|o| matches_object(m, o, vars).unwrap_or(false))
+        {
+            return Err(err(format!(
+                "{} still exists; it should have been removed",
+                describe_object(o)
+            )));
         }
     }
     Ok(())
@@ -427,7 +543,10 @@ fn describe_match(m: &IpcMatch, vars: &Vars) -> String {
         s.push_str(&format!(" with key 0x{:08x}", k as u32));
     }
     if let Some(n) = &m.name {
-        s.push_str(&format!(" named {}", crate::config::render(n, vars).unwrap_or_else(|_| n.clone())));
+        s.push_str(&format!(
+            " named {}",
+            crate::config::render(n, vars).unwrap_or_else(|_| n.clone())
+        ));
     }
     s
 }
@@ -436,11 +555,22 @@ fn describe_all(objects: &[IpcObject]) -> String {
     if objects.is_empty() {
         return "no IPC object at all".into();
     }
-    objects.iter().map(describe_object).collect::<Vec<_>>().join(", ")
+    objects
+        .iter()
+        .map(describe_object)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn check_messages(got: &[crate::protocol::Message], error: Option<&str>, e: &ExpectSpec, vars: &Vars) -> Result<(), Miss> {
-    let Some(want) = &e.messages else { return Ok(()) };
+fn check_messages(
+    got: &[crate::protocol::Message],
+    error: Option<&str>,
+    e: &ExpectSpec,
+    vars: &Vars,
+) -> Result<(), Miss> {
+    let Some(want) = &e.messages else {
+        return Ok(());
+    };
     if let Some(err) = error {
         return Err(fail(format!("reading the queue back failed: {err}")));
     }
@@ -457,10 +587,17 @@ fn check_messages(got: &[crate::protocol::Message], error: Option<&str>, e: &Exp
         if v.is_empty() {
             "nothing".to_string()
         } else {
-            v.iter().map(|(t, s)| format!("type {t} {}", quote(s))).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|(t, s)| format!("type {t} {}", quote(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
-    Err(fail(format!("the queue should hold {} but holds {}", show(&want), show(&got_pairs))))
+    Err(fail(format!(
+        "the queue should hold {} but holds {}",
+        show(&want),
+        show(&got_pairs)
+    )))
 }
 
 fn check_file(f: &FileFacts, e: &ExpectSpec, vars: &Vars) -> Result<(), Miss> {
@@ -477,25 +614,40 @@ fn check_file(f: &FileFacts, e: &ExpectSpec, vars: &Vars) -> Result<(), Miss> {
     }
     if let Some(mode) = e.mode {
         if f.mode & 0o777 != mode {
-            return Err(fail(format!("file `{}` has permissions {:o}, expected {mode:o}", f.path, f.mode & 0o777)));
+            return Err(fail(format!(
+                "file `{}` has permissions {:o}, expected {mode:o}",
+                f.path,
+                f.mode & 0o777
+            )));
         }
     }
     if let Some(size) = &e.size {
         let size = size.resolve(vars).map_err(fail)?;
         if f.size as i64 != size {
-            return Err(fail(format!("file `{}` has {} bytes, expected {size}", f.path, f.size)));
+            return Err(fail(format!(
+                "file `{}` has {} bytes, expected {size}",
+                f.path, f.size
+            )));
         }
     }
     if let Some(sha) = &e.sha256 {
         let sha = crate::config::render(sha, vars).map_err(fail)?;
         if f.sha256 != sha {
-            return Err(fail(format!("file `{}` does not have the expected content (sha256 {} instead of {sha})", f.path, f.sha256)));
+            return Err(fail(format!(
+                "file `{}` does not have the expected content (sha256 {} instead of {sha})",
+                f.path, f.sha256
+            )));
         }
     }
     if let Some(c) = &e.contains {
         let c = crate::config::render(c, vars).map_err(fail)?;
         if !f.head.contains(&c) {
-            return Err(fail(format!("file `{}` should contain {} but starts with {}", f.path, quote(&c), quote(&f.head))));
+            return Err(fail(format!(
+                "file `{}` should contain {} but starts with {}",
+                f.path,
+                quote(&c),
+                quote(&f.head)
+            )));
         }
     }
     if let Some(of) = &e.sorted_ints_of {
@@ -517,9 +669,15 @@ fn check_sorted(f: &FileFacts, of: &crate::spec::expect::IntsOf, vars: &Vars) ->
     }
     let unsorted = crate::course::sha256_hex(&crate::spec::params::ints_bytes(seed, count, false));
     Err(fail(if f.sha256 == unsorted {
-        format!("file `{}` is unchanged: the sort never reached the file (MAP_SHARED? msync?)", f.path)
+        format!(
+            "file `{}` is unchanged: the sort never reached the file (MAP_SHARED? msync?)",
+            f.path
+        )
     } else {
-        format!("file `{}` is not the sorted input: some ints are out of order, lost or changed", f.path)
+        format!(
+            "file `{}` is not the sorted input: some ints are out of order, lost or changed",
+            f.path
+        )
     }))
 }
 
@@ -529,7 +687,9 @@ fn check_syscalls(spec: &ScenarioSpec, result: &ScenarioResult, vars: &Vars) -> 
     for name in &s.forbid {
         let n = count(name);
         if n > 0 {
-            return Err(fail(format!("the program called {name} {n} time(s); this exercise must not use it")));
+            return Err(fail(format!(
+                "the program called {name} {n} time(s); this exercise must not use it"
+            )));
         }
     }
     let mut missing = Vec::new();
@@ -547,7 +707,9 @@ fn check_syscalls(spec: &ScenarioSpec, result: &ScenarioResult, vars: &Vars) -> 
         let max = max.resolve(vars).map_err(fail)?;
         let n = count(name) as i64;
         if n > max {
-            return Err(fail(format!("the program called {name} {n} time(s); at most {max} expected")));
+            return Err(fail(format!(
+                "the program called {name} {n} time(s); at most {max} expected"
+            )));
         }
     }
     Ok(())

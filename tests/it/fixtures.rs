@@ -8,13 +8,27 @@ fn run_fixture(lab: &str, case: &str) {
     let dir = root().join("tests/fixtures").join(lab).join(case);
     let fx = Fixture::load(&dir).unwrap_or_else(|e| panic!("{e}"));
     let sub = tempdir(&format!("{lab}-{case}"));
-    fx.materialize(&root(), &sub).unwrap_or_else(|e| panic!("{e}"));
+    fx.materialize(&root(), &sub)
+        .unwrap_or_else(|e| panic!("{e}"));
     let (report, out) = grade_json(&fx.lab, &sub, "qemu", 4242);
     assert_eq!(report.backend, grader::report::Backend::Qemu);
     let problems = fx.check(&report);
-    assert!(problems.is_empty(), "fixture {lab}/{case}:\n  {}\nstderr: {}", problems.join("\n  "), String::from_utf8_lossy(&out.stderr));
-    let want_code = if report.score == report.max_score && report.build.ok { 0 } else { 1 };
-    assert_eq!(out.status.code(), Some(want_code), "exit code of {lab}/{case}");
+    assert!(
+        problems.is_empty(),
+        "fixture {lab}/{case}:\n  {}\nstderr: {}",
+        problems.join("\n  "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want_code = if report.score == report.max_score && report.build.ok {
+        0
+    } else {
+        1
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(want_code),
+        "exit code of {lab}/{case}"
+    );
 }
 
 /// Every fixture directory has a test below (so none is silently ignored).
@@ -23,9 +37,18 @@ fn every_fixture_is_tested() {
     let listed = include_str!("fixtures.rs");
     for dir in fixture::discover(&root().join("tests/fixtures")) {
         let case = dir.file_name().unwrap().to_string_lossy().to_string();
-        let lab = dir.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        let lab = dir
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         let needle = format!("\"{lab}\", \"{case}\"");
-        assert!(listed.contains(&needle), "tests/fixtures/{lab}/{case} has no test in tests/it/fixtures.rs");
+        assert!(
+            listed.contains(&needle),
+            "tests/fixtures/{lab}/{case} has no test in tests/it/fixtures.rs"
+        );
     }
 }
 

@@ -31,7 +31,17 @@ fn materialize(case: &str) -> std::path::PathBuf {
 #[test]
 fn human_report_of_a_wrong_submission() {
     let sub = materialize("wrong-type");
-    let out = grader(&root(), &["lab1", "--submission", sub.to_str().unwrap(), "--seed", "7", "--quiet"]);
+    let out = grader(
+        &root(),
+        &[
+            "lab1",
+            "--submission",
+            sub.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--quiet",
+        ],
+    );
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     insta::with_settings!({ filters => redactions() }, {
@@ -43,13 +53,29 @@ fn human_report_of_a_wrong_submission() {
 #[test]
 fn json_report_of_a_build_failure() {
     let sub = materialize("no-compile");
-    let out = grader(&root(), &["lab1", "--submission", sub.to_str().unwrap(), "--seed", "7", "--quiet", "--format", "json"]);
+    let out = grader(
+        &root(),
+        &[
+            "lab1",
+            "--submission",
+            sub.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--quiet",
+            "--format",
+            "json",
+        ],
+    );
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(1));
     let mut v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     // The compiler's log has paths of the scratch build: keep only its error line.
     let log = v["build"]["log"].as_str().unwrap().to_string();
-    let first_error = log.lines().find(|l| l.contains("error")).unwrap_or("").to_string();
+    let first_error = log
+        .lines()
+        .find(|l| l.contains("error"))
+        .unwrap_or("")
+        .to_string();
     v["build"]["log"] = serde_json::Value::String(first_error);
     insta::with_settings!({ filters => redactions() }, {
         insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());

@@ -8,16 +8,20 @@ use grader::report::GradeReport;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("grader/ is in the root").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("grader/ is in the root")
+        .to_owned()
 }
 
 /// A fresh temporary directory, unique per call.
 pub fn tempdir(label: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = root()
-        .join("target")
-        .join("it-tmp")
-        .join(format!("{label}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let d = root().join("target").join("it-tmp").join(format!(
+        "{label}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(d.parent().unwrap()).unwrap();
     d
@@ -37,7 +41,21 @@ pub fn grader(cwd: &Path, args: &[&str]) -> Output {
 pub fn grade_json(lab: &str, submission: &Path, backend: &str, seed: u64) -> (GradeReport, Output) {
     let seed = seed.to_string();
     let sub = submission.to_str().unwrap();
-    let out = grader(&root(), &[lab, "--submission", sub, "--backend", backend, "--seed", &seed, "--format", "json", "--quiet"]);
+    let out = grader(
+        &root(),
+        &[
+            lab,
+            "--submission",
+            sub,
+            "--backend",
+            backend,
+            "--seed",
+            &seed,
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
     let report: GradeReport = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); exit {:?}\nstdout: {}\nstderr: {}",
@@ -51,5 +69,8 @@ pub fn grade_json(lab: &str, submission: &Path, backend: &str, seed: u64) -> (Gr
 
 /// Text of a command's stdout and stderr.
 pub fn text(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

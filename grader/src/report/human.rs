@@ -40,14 +40,25 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         Backend::Local => "local host",
         Backend::Host => "host",
     };
-    let lang = r.language.map(|l| format!("{l:?}").to_lowercase()).unwrap_or_else(|| "?".into());
+    let lang = r
+        .language
+        .map(|l| format!("{l:?}").to_lowercase())
+        .unwrap_or_else(|| "?".into());
     writeln!(out, "== {} — {} ==", r.lab, r.title)?;
-    writeln!(out, "submission {} ({lang}), ran in the {backend}, seed {}", r.submission, r.seed)?;
+    writeln!(
+        out,
+        "submission {} ({lang}), ran in the {backend}, seed {}",
+        r.submission, r.seed
+    )?;
     for n in &r.notices {
         writeln!(out, "{} {n}", paint(style, "33", "note:"))?;
     }
     if !r.build.ok {
-        writeln!(out, "{}", paint(style, "31;1", "BUILD FAILED — the compiler says:"))?;
+        writeln!(
+            out,
+            "{}",
+            paint(style, "31;1", "BUILD FAILED — the compiler says:")
+        )?;
         for line in r.build.log.lines().take(60) {
             writeln!(out, "  | {line}")?;
         }
@@ -62,9 +73,14 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
             out,
             "{} {}",
             paint(style, "35;1", "NOT GRADABLE:"),
-            r.not_gradable_reason.as_deref().unwrap_or("infrastructure fault")
+            r.not_gradable_reason
+                .as_deref()
+                .unwrap_or("infrastructure fault")
         )?;
-        writeln!(out, "This is not your fault and costs you nothing: run it again, or tell your teacher.")?;
+        writeln!(
+            out,
+            "This is not your fault and costs you nothing: run it again, or tell your teacher."
+        )?;
         return Ok(());
     }
     let width = r.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
@@ -88,6 +104,11 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
     }
     let total = format!("Score: {}/{}", r.score, r.max_score);
     let color = if r.score == r.max_score { "32;1" } else { "1" };
-    writeln!(out, "{}  ({:.1} s)", paint(style, color, &total), r.duration_ms as f64 / 1000.0)?;
+    writeln!(
+        out,
+        "{}  ({:.1} s)",
+        paint(style, color, &total),
+        r.duration_ms as f64 / 1000.0
+    )?;
     Ok(())
 }

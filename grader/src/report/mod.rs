@@ -131,7 +131,12 @@ impl GradeReport {
         self.audit.leaks = self
             .tests
             .iter()
-            .flat_map(|t| t.leaks.iter().map(|l| LeakEntry { scenario: t.name.clone(), leak: l.clone() }))
+            .flat_map(|t| {
+                t.leaks.iter().map(|l| LeakEntry {
+                    scenario: t.name.clone(),
+                    leak: l.clone(),
+                })
+            })
             .collect();
     }
 

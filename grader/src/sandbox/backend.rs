@@ -54,7 +54,10 @@ impl SandboxRun {
         if lines.is_empty() {
             return String::new();
         }
-        format!("; last output: {}", lines[lines.len().saturating_sub(6)..].join(" | "))
+        format!(
+            "; last output: {}",
+            lines[lines.len().saturating_sub(6)..].join(" | ")
+        )
     }
 }
 
@@ -71,5 +74,10 @@ pub trait Sandbox {
     /// What to tell a waiting person.
     fn phase_name(&self) -> &'static str;
     /// Runs the job; `programs` are (name, host path); `work` is a scratch directory.
-    fn run(&self, job: &Job, programs: &[(String, PathBuf)], work: &Path) -> Result<SandboxRun, SandboxError>;
+    fn run(
+        &self,
+        job: &Job,
+        programs: &[(String, PathBuf)],
+        work: &Path,
+    ) -> Result<SandboxRun, SandboxError>;
 }

@@ -73,29 +73,61 @@ impl Sandbox for GuestSandbox {
         "booting the guest and running the scenarios"
     }
 
-    fn run(&self, job: &Job, programs: &[(String, PathBuf)], _work: &Path) -> Result<SandboxRun, SandboxError> {
+    fn run(
+        &self,
+        job: &Job,
+        programs: &[(String, PathBuf)],
+        _work: &Path,
+    ) -> Result<SandboxRun, SandboxError> {
         let mut files = vec![GuestFile {
             path: GUEST_JOB_PATH.into(),
             data: serde_json::to_vec(job).map_err(|e| SandboxError::Start(e.to_string()))?,
             mode: 0o644,
         }];
         for (name, path) in programs {
-            let data = std::fs::read(path).map_err(|source| SandboxError::Prepare { path: path.clone(), source })?;
-            files.push(GuestFile { path: format!("{GUEST_BIN_DIR}/{name}"), data, mode: 0o755 });
+            let data = std::fs::read(path).map_err(|source| SandboxError::Prepare {
+                path: path.clone(),
+                source,
+            })?;
+            files.push(GuestFile {
+                path: format!("{GUEST_BIN_DIR}/{name}"),
+                data,
+                mode: 0o755,
+            });
         }
         let deadline = crate::grade::whole_run_deadline(job, self.boot_deadline);
-        let opts = QemuOptions { memory_mb: self.memory_mb, deadline, accel: self.accel };
-        let run = qemu::run_guest(&self.image, &files, &opts).map_err(|e| SandboxError::Guest(error_chain(&e)))?;
+        let opts = QemuOptions {
+            memory_mb: self.memory_mb,
+            deadline,
+            accel: self.accel,
+        };
+        let run = qemu::run_guest(&self.image, &files, &opts)
+            .map_err(|e| SandboxError::Guest(error_chain(&e)))?;
         let events = crate::grade::parse_events(&run.results);
         let mut log = run.console.clone();
         if !run.qemu_stderr.trim().is_empty() {
             log.push_str("\nqemu: ");
             log.push_str(&run.qemu_stderr);
         }
-        if run.timed_out && !events.iter().any(|e| matches!(e, crate::protocol::AgentEvent::Done)) {
-            let tail = SandboxRun { log: log.clone(), ..Default::default() }.log_tail();
-            return Err(SandboxError::Deadline { secs: deadline.as_secs(), tail });
+        if run.timed_out
+            && !events
+                .iter()
+                .any(|e| matches!(e, crate::protocol::AgentEvent::Done))
+        {
+            let tail = SandboxRun {
+                log: log.clone(),
+                ..Default::default()
+            }
+            .log_tail();
+            return Err(SandboxError::Deadline {
+                secs: deadline.as_secs(),
+                tail,
+            });
         }
-        Ok(SandboxRun { events, guest_ms: Some(run.duration.as_millis() as u64), log })
+        Ok(SandboxRun {
+            events,
+            guest_ms: Some(run.duration.as_millis() as u64),
+            log,
+        })
     }
 }

@@ -35,7 +35,10 @@ impl LocalSandbox {
 }
 
 fn prep(path: &Path) -> impl Fn(std::io::Error) -> SandboxError + '_ {
-    move |source| SandboxError::Prepare { path: path.to_owned(), source }
+    move |source| SandboxError::Prepare {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 impl Sandbox for LocalSandbox {
@@ -60,20 +63,29 @@ impl Sandbox for LocalSandbox {
         "running the scenarios on this host"
     }
 
-    fn run(&self, job: &Job, programs: &[(String, PathBuf)], work: &Path) -> Result<SandboxRun, SandboxError> {
+    fn run(
+        &self,
+        job: &Job,
+        programs: &[(String, PathBuf)],
+        work: &Path,
+    ) -> Result<SandboxRun, SandboxError> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(&self.bin_dir).map_err(prep(&self.bin_dir))?;
         for (name, path) in programs {
             let dest = self.bin_dir.join(name);
             std::fs::copy(path, &dest).map_err(prep(&dest))?;
-            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755)).map_err(prep(&dest))?;
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))
+                .map_err(prep(&dest))?;
         }
         let job_path = work.join("job.json");
         let out_path = work.join("events.jsonl");
         let json = serde_json::to_vec(job).map_err(|e| SandboxError::Start(e.to_string()))?;
         std::fs::write(&job_path, json).map_err(prep(&job_path))?;
         let _ = std::fs::remove_file(&out_path);
-        let (program, args) = self.agent.split_first().ok_or_else(|| SandboxError::Start("empty agent command".into()))?;
+        let (program, args) = self
+            .agent
+            .split_first()
+            .ok_or_else(|| SandboxError::Start("empty agent command".into()))?;
         let mut child = Command::new(program)
             .args(args)
             .args(["local", "--job"])
@@ -100,7 +112,10 @@ impl Sandbox for LocalSandbox {
                 Ok(None) if start.elapsed() > deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(SandboxError::Deadline { secs: deadline.as_secs(), tail: String::new() });
+                    return Err(SandboxError::Deadline {
+                        secs: deadline.as_secs(),
+                        tail: String::new(),
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
                 Err(e) => return Err(SandboxError::Start(e.to_string())),
@@ -108,6 +123,10 @@ impl Sandbox for LocalSandbox {
         }
         let log = reader.join().unwrap_or_default();
         let bytes = std::fs::read(&out_path).unwrap_or_default();
-        Ok(SandboxRun { events: crate::grade::parse_events(&bytes), guest_ms: None, log })
+        Ok(SandboxRun {
+            events: crate::grade::parse_events(&bytes),
+            guest_ms: None,
+            log,
+        })
     }
 }

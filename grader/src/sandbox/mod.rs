@@ -1,9 +1,9 @@
 //! Where student code runs: the backends that start the agent with a job and bring its
 //! event stream back. `qemu` boots the guest image under QEMU.
 
-pub mod qemu;
 pub mod guest;
 pub mod local;
+pub mod qemu;
 
 mod backend;
 pub use backend::{Sandbox, SandboxError, SandboxRun};

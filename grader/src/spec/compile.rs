@@ -67,8 +67,15 @@ pub fn check_scenario(spec: &LabSpec, s: &ScenarioSpec) -> Result<(), String> {
     for (i, st) in s.steps.iter().enumerate() {
         check_expect(st, &vars).map_err(|e| format!("step {}: {e}", i + 1))?;
     }
-    for (name, n) in s.audit.syscalls.require.iter().chain(&s.audit.syscalls.at_most) {
-        n.resolve(&vars).map_err(|e| format!("audit.syscalls.{name}: {e}"))?;
+    for (name, n) in s
+        .audit
+        .syscalls
+        .require
+        .iter()
+        .chain(&s.audit.syscalls.at_most)
+    {
+        n.resolve(&vars)
+            .map_err(|e| format!("audit.syscalls.{name}: {e}"))?;
     }
     Ok(())
 }
@@ -82,7 +89,10 @@ fn check_expect(st: &StepSpec, vars: &Vars) -> Result<(), String> {
             }
             // Rendering against an empty stream exercises templates and regexes.
             if let Err(msg) = m.check(name, "", vars) {
-                if msg.contains("unknown parameter") || msg.contains("bad regex") || msg.contains("unclosed") {
+                if msg.contains("unknown parameter")
+                    || msg.contains("bad regex")
+                    || msg.contains("unclosed")
+                {
                     return Err(format!("expect.{name}: {msg}"));
                 }
             }
@@ -125,7 +135,10 @@ fn step(spec: &LabSpec, st: &StepSpec, vars: &Vars, target: &Target<'_>) -> Resu
     let r = |t: &str| render(t, vars);
     if let Some(prog) = &st.run {
         if !spec.programs.contains(prog) {
-            return Err(format!("run = \"{prog}\" is not in programs {:?}", spec.programs));
+            return Err(format!(
+                "run = \"{prog}\" is not in programs {:?}",
+                spec.programs
+            ));
         }
         return run_step(st, prog, target.bin_dir.join(prog), vars);
     }
@@ -138,14 +151,22 @@ fn step(spec: &LabSpec, st: &StepSpec, vars: &Vars, target: &Target<'_>) -> Resu
     }
     if let Some(id) = &st.wait {
         let timeout_ms = st.within.map(|d| scaled_ms(d.0, target.timeout_scale));
-        return Ok(Step::Wait { id: id.clone(), timeout_ms });
+        return Ok(Step::Wait {
+            id: id.clone(),
+            timeout_ms,
+        });
     }
     if let Some(id) = &st.kill {
         let signal = signal_number(st.signal.as_deref().unwrap_or("TERM"))?;
-        return Ok(Step::Kill { id: id.clone(), signal });
+        return Ok(Step::Kill {
+            id: id.clone(),
+            signal,
+        });
     }
     if let Some(d) = st.sleep {
-        return Ok(Step::Sleep { ms: d.0.as_millis() as u64 });
+        return Ok(Step::Sleep {
+            ms: d.0.as_millis() as u64,
+        });
     }
     if let Some(w) = &st.wait_for {
         let within = st.within.ok_or("wait_for needs `within`")?;
@@ -161,9 +182,18 @@ fn step(spec: &LabSpec, st: &StepSpec, vars: &Vars, target: &Target<'_>) -> Resu
         let messages = m
             .messages
             .iter()
-            .map(|msg| Ok(Message { mtype: msg.mtype, text: r(&msg.text)? }))
+            .map(|msg| {
+                Ok(Message {
+                    mtype: msg.mtype,
+                    text: r(&msg.text)?,
+                })
+            })
             .collect::<Result<_, String>>()?;
-        return Ok(Step::MsgSend { key: key(&m.key, vars)?, create: m.create, messages });
+        return Ok(Step::MsgSend {
+            key: key(&m.key, vars)?,
+            create: m.create,
+            messages,
+        });
     }
     if let Some(d) = &st.msg_drain {
         let k = d.key.as_ref().ok_or("msg_drain needs `key`")?;
@@ -171,27 +201,50 @@ fn step(spec: &LabSpec, st: &StepSpec, vars: &Vars, target: &Target<'_>) -> Resu
     }
     if let Some(c) = &st.ipc_create {
         let (k, name) = ipc_ref(c.ipc, c.key.as_ref(), c.name.as_deref(), vars)?;
-        return Ok(Step::IpcCreate { ipc: c.ipc, key: k, name, size: c.size, mode: c.mode });
+        return Ok(Step::IpcCreate {
+            ipc: c.ipc,
+            key: k,
+            name,
+            size: c.size,
+            mode: c.mode,
+        });
     }
     if let Some(c) = &st.ipc_remove {
         return ipc_remove(c, vars);
     }
     if let Some(w) = &st.write_file {
-        return Ok(Step::WriteFile { path: r(&w.path)?, content: r(&w.content)?, mode: w.mode });
+        return Ok(Step::WriteFile {
+            path: r(&w.path)?,
+            content: r(&w.content)?,
+            mode: w.mode,
+        });
     }
     if let Some(g) = &st.gen_ints {
-        let count = u64::try_from(g.count.resolve(vars)?).map_err(|_| "gen_ints: negative count")?;
+        let count =
+            u64::try_from(g.count.resolve(vars)?).map_err(|_| "gen_ints: negative count")?;
         let seed = g.seed.resolve(vars)? as u64;
-        return Ok(Step::GenInts { path: r(&g.path)?, count, seed });
+        return Ok(Step::GenInts {
+            path: r(&g.path)?,
+            count,
+            seed,
+        });
     }
     if let Some(p) = &st.file {
         return Ok(Step::FileProbe { path: r(p)? });
     }
     let f = st.ftok.as_ref().expect("one verb is set");
-    Ok(Step::Ftok { path: r(&f.path)?, proj: f.proj.resolve(vars)? as i32 })
+    Ok(Step::Ftok {
+        path: r(&f.path)?,
+        proj: f.proj.resolve(vars)? as i32,
+    })
 }
 
-fn run_step(st: &StepSpec, name: &str, program: std::path::PathBuf, vars: &Vars) -> Result<Step, String> {
+fn run_step(
+    st: &StepSpec,
+    name: &str,
+    program: std::path::PathBuf,
+    vars: &Vars,
+) -> Result<Step, String> {
     let r = |t: &str| render(t, vars);
     Ok(Step::Run {
         id: st.id.clone().unwrap_or_else(|| name.to_string()),
@@ -219,10 +272,15 @@ fn condition(w: &crate::spec::WaitForSpec, vars: &Vars) -> Result<Condition, Str
         return Ok(Condition::Ipc { ipc, key, name });
     }
     if let Some(path) = &w.file {
-        return Ok(Condition::File { path: render(path, vars)? });
+        return Ok(Condition::File {
+            path: render(path, vars)?,
+        });
     }
     if let (Some(id), Some(contains)) = (&w.output, &w.contains) {
-        return Ok(Condition::Output { id: id.clone(), contains: render(contains, vars)? });
+        return Ok(Condition::Output {
+            id: id.clone(),
+            contains: render(contains, vars)?,
+        });
     }
     Err("wait_for needs one of `ipc` (+ key or name), `file`, or `output` + `contains`".into())
 }
@@ -239,7 +297,14 @@ fn ipc_ref(
         (true, Some(k), None) => Ok((Some(key(k, vars)?), None)),
         (false, None, Some(n)) => {
             let n = render(n, vars)?;
-            Ok((None, Some(if n.starts_with('/') { n } else { format!("/{n}") })))
+            Ok((
+                None,
+                Some(if n.starts_with('/') {
+                    n
+                } else {
+                    format!("/{n}")
+                }),
+            ))
         }
         (true, _, _) => Err(format!("{ipc:?} objects are named by `key` only")),
         (false, _, _) => Err(format!("{ipc:?} objects are named by `name` only")),

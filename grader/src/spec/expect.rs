@@ -159,29 +159,43 @@ impl Matcher {
         let r = |t: &String| render(t, vars);
         if let Some(e) = &self.exact {
             let e = r(e)?;
-            return (text == e)
-                .then_some(())
-                .ok_or_else(|| format!("{what} should be exactly {} but was {}", quote(&e), quote(text)));
+            return (text == e).then_some(()).ok_or_else(|| {
+                format!(
+                    "{what} should be exactly {} but was {}",
+                    quote(&e),
+                    quote(text)
+                )
+            });
         }
         if let Some(c) = &self.contains {
             let c = r(c)?;
-            return text
-                .contains(&c)
-                .then_some(())
-                .ok_or_else(|| format!("{what} should contain {} but was {}", quote(&c), quote(text)));
+            return text.contains(&c).then_some(()).ok_or_else(|| {
+                format!(
+                    "{what} should contain {} but was {}",
+                    quote(&c),
+                    quote(text)
+                )
+            });
         }
         if let Some(c) = &self.not_contains {
             let c = r(c)?;
-            return (!text.contains(&c))
-                .then_some(())
-                .ok_or_else(|| format!("{what} should not contain {} but was {}", quote(&c), quote(text)));
+            return (!text.contains(&c)).then_some(()).ok_or_else(|| {
+                format!(
+                    "{what} should not contain {} but was {}",
+                    quote(&c),
+                    quote(text)
+                )
+            });
         }
         if let Some(re) = &self.regex {
             let re = compile(&r(re)?)?;
-            return re
-                .is_match(text)
-                .then_some(())
-                .ok_or_else(|| format!("{what} should match /{}/ but was {}", re.as_str(), quote(text)));
+            return re.is_match(text).then_some(()).ok_or_else(|| {
+                format!(
+                    "{what} should match /{}/ but was {}",
+                    re.as_str(),
+                    quote(text)
+                )
+            });
         }
         if let Some(lines) = &self.lines {
             return check_lines(what, text, &render_all(lines, vars)?);
@@ -197,7 +211,10 @@ impl Matcher {
             let n = c.n.resolve(vars)?;
             let got = text.lines().filter(|l| re.is_match(l)).count() as i64;
             return (got == n).then_some(()).ok_or_else(|| {
-                format!("{what} should have {n} line(s) matching /{}/ but has {got}", re.as_str())
+                format!(
+                    "{what} should have {n} line(s) matching /{}/ but has {got}",
+                    re.as_str()
+                )
             });
         }
         if self.empty == Some(true) && !text.is_empty() {
@@ -270,7 +287,10 @@ fn check_line_set(what: &str, text: &str, want: &[String]) -> Result<(), String>
         }
     }
     if let Some(m) = missing.first() {
-        return Err(format!("{what} is missing the line {} (in any order)", quote(m)));
+        return Err(format!(
+            "{what} is missing the line {} (in any order)",
+            quote(m)
+        ));
     }
     if let Some(extra) = got.first() {
         return Err(format!("{what} has an unexpected line {}", quote(extra)));
@@ -326,13 +346,21 @@ mod tests {
     }
 
     fn vars() -> Vars {
-        [("n".to_string(), "2".to_string()), ("w".to_string(), "abc".to_string())].into()
+        [
+            ("n".to_string(), "2".to_string()),
+            ("w".to_string(), "abc".to_string()),
+        ]
+        .into()
     }
 
     #[test]
     fn exact_and_contains_render_params() {
-        assert!(m("exact = \"x abc\\n\"").check("stdout", "x abc\n", &vars()).is_ok());
-        let err = m("contains = \"{w}\"").check("stdout", "zzz", &vars()).unwrap_err();
+        assert!(m("exact = \"x abc\\n\"")
+            .check("stdout", "x abc\n", &vars())
+            .is_ok());
+        let err = m("contains = \"{w}\"")
+            .check("stdout", "zzz", &vars())
+            .unwrap_err();
         assert_eq!(err, "stdout should contain \"abc\" but was \"zzz\"");
     }
 
@@ -340,30 +368,49 @@ mod tests {
     fn lines_report_the_first_difference() {
         let mm = m("lines = [\"a\", \"b\"]");
         assert!(mm.check("stdout", "a\nb  \n", &vars()).is_ok());
-        assert!(mm.check("stdout", "a\nc\n", &vars()).unwrap_err().contains("line 2 should be \"b\""));
-        assert!(mm.check("stdout", "a\n", &vars()).unwrap_err().contains("stops after 1 line"));
-        assert!(mm.check("stdout", "a\nb\nc\n", &vars()).unwrap_err().contains("1 extra line"));
+        assert!(mm
+            .check("stdout", "a\nc\n", &vars())
+            .unwrap_err()
+            .contains("line 2 should be \"b\""));
+        assert!(mm
+            .check("stdout", "a\n", &vars())
+            .unwrap_err()
+            .contains("stops after 1 line"));
+        assert!(mm
+            .check("stdout", "a\nb\nc\n", &vars())
+            .unwrap_err()
+            .contains("1 extra line"));
     }
 
     #[test]
     fn line_set_ignores_order_but_not_multiplicity() {
         let mm = m("line_set = [\"x\", \"y\", \"x\"]");
         assert!(mm.check("out", "y\nx\nx\n", &vars()).is_ok());
-        assert!(mm.check("out", "y\nx\n", &vars()).unwrap_err().contains("missing the line \"x\""));
+        assert!(mm
+            .check("out", "y\nx\n", &vars())
+            .unwrap_err()
+            .contains("missing the line \"x\""));
     }
 
     #[test]
     fn in_order_allows_lines_between() {
         let mm = m("in_order = [\"^Val is 0\", \"^Val is {n}\"]");
-        assert!(mm.check("out", "Val is 0\nnoise\nVal is 2\n", &vars()).is_ok());
+        assert!(mm
+            .check("out", "Val is 0\nnoise\nVal is 2\n", &vars())
+            .is_ok());
         assert!(mm.check("out", "Val is 2\nVal is 0\n", &vars()).is_err());
     }
 
     #[test]
     fn count_and_regex() {
-        assert!(m("count = { regex = \"^P\", n = \"{n}\" }").check("o", "P\nC\nP\n", &vars()).is_ok());
+        assert!(m("count = { regex = \"^P\", n = \"{n}\" }")
+            .check("o", "P\nC\nP\n", &vars())
+            .is_ok());
         assert!(m("regex = '^\\d+$'").check("o", "a\n12\n", &vars()).is_ok());
-        assert!(m("regex = '('").check("o", "", &vars()).unwrap_err().contains("bad regex"));
+        assert!(m("regex = '('")
+            .check("o", "", &vars())
+            .unwrap_err()
+            .contains("bad regex"));
     }
 
     #[test]

@@ -355,8 +355,16 @@ impl LabSpec {
             if !names.insert(&s.name) {
                 return Err(invalid(format!("scenario `{}` appears twice", s.name)));
             }
-            if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-                return Err(invalid(format!("scenario name `{}` must match [a-z0-9_]+", s.name)));
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(invalid(format!(
+                    "scenario name `{}` must match [a-z0-9_]+",
+                    s.name
+                )));
             }
             // Compiling with a fixed seed exercises every template, verb and name.
             compile::check_scenario(self, s)

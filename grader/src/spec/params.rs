@@ -86,7 +86,11 @@ pub fn validate(params: &BTreeMap<String, ParamSpec>) -> Result<(), String> {
             }
             ParamSpec::IntsDigest { seed, .. } => match params.get(seed) {
                 Some(ParamSpec::Int { .. }) => {}
-                _ => return Err(format!("params.{name}: seed `{seed}` is not an int parameter")),
+                _ => {
+                    return Err(format!(
+                        "params.{name}: seed `{seed}` is not an int parameter"
+                    ))
+                }
             },
             _ => {}
         }
@@ -158,7 +162,8 @@ pub fn draw(params: &BTreeMap<String, ParamSpec>, seed: u64) -> Result<Vars, Str
         {
             let seed_value = crate::config::parse_int(&vars[seed_param]).unwrap_or(0) as u64;
             let count = count.resolve(&vars)?;
-            let count = u64::try_from(count).map_err(|_| format!("params.{name}: negative count"))?;
+            let count =
+                u64::try_from(count).map_err(|_| format!("params.{name}: negative count"))?;
             vars.insert(name.clone(), ints_digest(seed_value, count, *sorted, *algo));
         }
     }
@@ -235,7 +240,14 @@ mod tests {
     #[test]
     fn validation_catches_bad_ranges_and_references() {
         let mut p = spec();
-        p.insert("bad".into(), ParamSpec::Int { min: 5, max: 1, format: IntFormat::Dec });
+        p.insert(
+            "bad".into(),
+            ParamSpec::Int {
+                min: 5,
+                max: 1,
+                format: IntFormat::Dec,
+            },
+        );
         assert!(validate(&p).unwrap_err().contains("min 5 > max 1"));
         let mut p = spec();
         p.insert(
