@@ -68,4 +68,11 @@ fixture_tests! {
     lab1_segfault => ("lab1", "segfault");
     lab1_hang => ("lab1", "hang");
     lab1_fake_output => ("lab1", "fake-output");
+    lab4_correct_c => ("lab4", "correct-c");
+    lab4_correct_rust => ("lab4", "correct-rust");
+    lab4_skeleton => ("lab4", "skeleton");
+    lab4_still_sysv => ("lab4", "still-sysv");
+    lab4_no_unlink => ("lab4", "no-unlink");
+    lab4_wrong_mode => ("lab4", "wrong-mode");
+    lab4_sem_never_done => ("lab4", "sem-never-done");
 }
