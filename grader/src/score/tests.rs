@@ -1,0 +1,253 @@
+//! Scoring of fabricated observations: each status, leaks, the syscall audit.
+
+use super::*;
+use crate::protocol::{IpcKind, IpcObject, Leak, ProcInfo};
+use crate::spec::LabSpec;
+
+const SPEC: &str = r#"
+format_version = 1
+programs = ["p"]
+[params.key]
+kind = "int"
+min = 4096
+max = 4096
+format = "hex"
+[[scenario]]
+name = "s"
+points = 2
+cleanup_points = 1
+timeout = "1s"
+hint = "read the man page"
+audit = { syscalls = { require = { msgsnd = 3 }, forbid = ["shmget"] } }
+[[scenario.step]]
+run = "p"
+args = ["{key}"]
+expect = { stdout = { exact = "key={key}\n" } }
+[[scenario.step]]
+ipc_snapshot = true
+expect = { ipc = [{ ipc = "msg", key = "{key}", mode = 0o600 }] }
+"#;
+
+fn setup() -> (LabSpec, Vec<Step>, Vars) {
+    let spec = LabSpec::parse(std::path::Path::new("t.toml"), SPEC).unwrap();
+    let vars = crate::spec::params::draw(&spec.params, 1).unwrap();
+    let target = crate::spec::compile::Target {
+        bin_dir: std::path::Path::new("/job/bin"),
+        timeout_scale: 1.0,
+    };
+    let job = crate::spec::compile::scenario(&spec, &spec.scenarios[0], &vars, &target).unwrap();
+    (spec, job.steps, vars)
+}
+
+fn process(exit: Exit, stdout: &str, stderr: &str) -> StepOutcome {
+    StepOutcome::Process(ProcessResult {
+        id: "p".into(),
+        command: "p 0x00001000".into(),
+        exit,
+        stdout: stdout.into(),
+        stderr: stderr.into(),
+        truncated: false,
+        duration_ms: 1,
+        error: None,
+    })
+}
+
+fn queue(mode: u32) -> IpcObject {
+    IpcObject {
+        ipc: IpcKind::Msg,
+        key: Some(4096),
+        id: Some(3),
+        name: None,
+        mode,
+        size: 0,
+        uid: 1000,
+        count: 0,
+        pid: None,
+    }
+}
+
+fn result(first: StepOutcome, mode: u32, msgsnd: u64) -> ScenarioResult {
+    ScenarioResult {
+        name: "s".into(),
+        steps: vec![
+            first,
+            StepOutcome::Snapshot {
+                objects: vec![queue(mode)],
+            },
+        ],
+        syscalls: [("msgsnd".to_string(), msgsnd)].into(),
+        ..Default::default()
+    }
+}
+
+fn eval(r: &ScenarioResult) -> TestResult {
+    let (spec, steps, vars) = setup();
+    evaluate(&spec.scenarios[0], &steps, r, &vars)
+}
+
+#[test]
+fn all_expectations_hold_full_marks() {
+    let t = eval(&result(
+        process(Exit::Code(0), "key=0x00001000\n", ""),
+        0o600,
+        3,
+    ));
+    assert_eq!(
+        (t.status, t.score, t.max_score),
+        (Status::Passed, 3, 3),
+        "{}",
+        t.message
+    );
+    assert!(t.hint.is_none());
+}
+
+#[test]
+fn wrong_output_fails_with_both_texts_and_the_hint() {
+    let t = eval(&result(process(Exit::Code(0), "key=4096\n", ""), 0o600, 3));
+    assert_eq!(t.status, Status::Failed);
+    assert_eq!(t.score, 0);
+    assert!(
+        t.message
+            .starts_with("step 1 `p 0x00001000`: stdout should be exactly"),
+        "{}",
+        t.message
+    );
+    assert!(t.message.contains("\"key=4096\\n\""), "{}", t.message);
+    assert_eq!(t.hint.as_deref(), Some("read the man page"));
+}
+
+#[test]
+fn unexpected_exit_status_shows_stderr() {
+    let t = eval(&result(process(Exit::Code(1), "", "p: boom\n"), 0o600, 3));
+    assert_eq!(t.status, Status::Failed);
+    assert!(
+        t.message.contains("exited with status 1, expected 0") && t.message.contains("p: boom"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn signal_is_a_crash_named_and_explained() {
+    let t = eval(&result(
+        process(Exit::Signal(libc::SIGSEGV), "", ""),
+        0o600,
+        3,
+    ));
+    assert_eq!(t.status, Status::Crashed);
+    assert!(
+        t.message.contains("SIGSEGV (invalid memory access"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn rust_panic_is_a_crash_with_its_message() {
+    let stderr = "thread 'main' panicked at src/q.rs:3:5:\nnot yet implemented: msgget\n";
+    let t = eval(&result(process(Exit::Code(101), "", stderr), 0o600, 3));
+    assert_eq!(t.status, Status::Crashed);
+    assert!(
+        t.message.contains("not yet implemented: msgget"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn timeout_reports_what_was_blocked() {
+    let mut r = result(process(Exit::Timeout, "", ""), 0o600, 3);
+    r.hang = Some(HangReport {
+        processes: vec![ProcInfo {
+            pid: 9,
+            comm: "p".into(),
+            state: "S".into(),
+            wchan: "do_msgrcv".into(),
+            ..Default::default()
+        }],
+        findings: vec!["`p` (pid 9) is blocked in msgrcv".into()],
+    });
+    let t = eval(&r);
+    assert_eq!(t.status, Status::Timeout);
+    assert!(
+        t.message.contains("did not finish") && t.message.contains("blocked in msgrcv"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn wrong_permissions_fail_the_snapshot() {
+    let t = eval(&result(
+        process(Exit::Code(0), "key=0x00001000\n", ""),
+        0o666,
+        3,
+    ));
+    assert_eq!(t.status, Status::Failed);
+    assert!(
+        t.message.contains("has permissions 666, expected 600"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn a_leak_costs_only_the_cleanup_points_and_names_the_command() {
+    let mut r = result(process(Exit::Code(0), "key=0x00001000\n", ""), 0o600, 3);
+    r.leaks = vec![Leak {
+        object: queue(0o600),
+        remove_command: "ipcrm -q 3".into(),
+    }];
+    let t = eval(&r);
+    assert_eq!((t.status, t.score), (Status::Failed, 2));
+    assert!(
+        t.message.contains("ipcrm -q 3") && t.message.contains("key 0x00001000"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn syscall_audit_requires_and_forbids() {
+    let t = eval(&result(
+        process(Exit::Code(0), "key=0x00001000\n", ""),
+        0o600,
+        1,
+    ));
+    assert_eq!(t.status, Status::Failed);
+    assert!(
+        t.message.contains("msgsnd 1 time(s) (at least 3 expected)"),
+        "{}",
+        t.message
+    );
+    let mut r = result(process(Exit::Code(0), "key=0x00001000\n", ""), 0o600, 3);
+    r.syscalls.insert("shmget".into(), 2);
+    let t = eval(&r);
+    assert!(
+        t.message
+            .contains("called shmget 2 time(s); this exercise must not use it"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn missing_steps_after_a_deadline_are_a_timeout() {
+    let mut r = result(process(Exit::Code(0), "key=0x00001000\n", ""), 0o600, 3);
+    r.steps.truncate(1);
+    r.hang = Some(HangReport::default());
+    let t = eval(&r);
+    assert_eq!(t.status, Status::Timeout);
+    assert!(
+        t.message.contains("deadline before step 2"),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
+fn agent_side_failure_is_an_error_not_a_fail() {
+    let mut r = result(process(Exit::Code(0), "", ""), 0o600, 3);
+    r.error = Some("mount failed".into());
+    assert_eq!(eval(&r).status, Status::Error);
+}
