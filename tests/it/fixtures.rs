@@ -106,4 +106,23 @@ fixture_tests! {
     lab7_wrong_size => ("lab7", "wrong-size");
     lab7_never_stopped => ("lab7", "never-stopped");
     lab7_e1000 => ("lab7", "e1000");
+    lab5_correct_c => ("lab5", "correct-c");
+    lab5_correct_rust => ("lab5", "correct-rust");
+    lab5_map_private => ("lab5", "map-private");
+    lab5_skeleton => ("lab5", "skeleton");
+    lab5_sleep_sync => ("lab5", "sleep-sync");
+    lab5_sort_first_half => ("lab5", "sort-first-half");
+    lab5_sort_read_write => ("lab5", "sort-read-write");
+    lab5_sort_unsigned => ("lab5", "sort-unsigned");
+    lab6_append_truncates => ("lab6", "append-truncates");
+    lab6_correct_c => ("lab6", "correct-c");
+    lab6_correct_rust => ("lab6", "correct-rust");
+    lab6_fd_leak => ("lab6", "fd-leak");
+    lab6_pipe_tac_parent_keeps_pipe => ("lab6", "pipe-tac-parent-keeps-pipe");
+    lab6_redir_no_dup2 => ("lab6", "redir-no-dup2");
+    lab6_redir_perms_0644 => ("lab6", "redir-perms-0644");
+    lab6_skeleton => ("lab6", "skeleton");
+    lab6_slides_pipe => ("lab6", "slides-pipe");
+    lab6_slides_redir => ("lab6", "slides-redir");
+    lab6_unclosed_pipe => ("lab6", "unclosed-pipe");
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::protocol::Limits;
 
-use super::seccomp::{self, Filter, Listener};
+use super::seccomp::{self, Filter, Listener, HANDOFF_R, HANDOFF_W};
 use super::supervise::Supervisor;
 
 /// Failures of the agent itself while starting a program (not the student's fault).
@@ -399,7 +399,8 @@ unsafe fn child(p: &Prepared, stdio: [RawFd; 3], pipes: &Pipes, filter: Option<&
     unsafe {
         reset_signals();
         libc::setpgid(0, 0);
-        // Descriptors: 0–2 stdio, 3 exec status, 4–5 listener handoff; all sources are ≥ 10.
+        // Descriptors: 0–2 stdio, 3 exec status, HANDOFF_W/HANDOFF_R the listener hand-off
+        // (close-on-exec, above any student's RLIMIT_NOFILE); all sources are ≥ 10.
         let status = pipes.status.1.as_raw_fd();
         if libc::dup3(status, 3, libc::O_CLOEXEC) < 0 {
             libc::_exit(127);
@@ -410,10 +411,16 @@ unsafe fn child(p: &Prepared, stdio: [RawFd; 3], pipes: &Pipes, filter: Option<&
             }
         }
         if let Some(((_, sync_w), (go_r, _))) = &pipes.handoff {
-            libc::dup2(sync_w.as_raw_fd(), 4);
-            libc::dup2(go_r.as_raw_fd(), 5);
+            if libc::dup3(sync_w.as_raw_fd(), HANDOFF_W, libc::O_CLOEXEC) < 0
+                || libc::dup3(go_r.as_raw_fd(), HANDOFF_R, libc::O_CLOEXEC) < 0
+            {
+                fail(Stage::Seccomp);
+            }
+            close_range(4, HANDOFF_W - 1);
+            close_range(HANDOFF_R + 1, RawFd::MAX);
+        } else {
+            close_range(4, RawFd::MAX);
         }
-        close_from(if pipes.handoff.is_some() { 6 } else { 4 });
         reset_oom(p);
         if libc::chdir(p.cwd.as_ptr()) != 0 {
             fail(Stage::Chdir);
@@ -451,15 +458,15 @@ unsafe fn reset_signals() {
     }
 }
 
-/// Closes every descriptor from `first` up.
+/// Closes every descriptor from `first` to `last`.
 ///
 /// # Safety
 /// Child only.
-unsafe fn close_from(first: RawFd) {
+unsafe fn close_range(first: RawFd, last: RawFd) {
     // SAFETY: close_range/close take plain integers.
     unsafe {
-        if libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0) != 0 {
-            for fd in first..4096 {
+        if libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0) != 0 {
+            for fd in first..last.min(4096) {
                 libc::close(fd);
             }
         }
@@ -520,18 +527,17 @@ unsafe fn switch_identity(p: &Prepared) {
 /// # Safety
 /// Child only.
 unsafe fn install_filter(filter: &Filter) {
-    // SAFETY: install() is async-signal-safe; write/read/close take plain buffers.
+    // SAFETY: install() is async-signal-safe; write/read take plain buffers. Past the
+    // install, only the hand-off calls the filter exempts are made before exec: the
+    // listener and the hand-off descriptors are all close-on-exec.
     unsafe {
         let listener = filter.install();
         if listener < 0 {
             fail(Stage::Seccomp);
         }
-        libc::write(4, listener.to_ne_bytes().as_ptr().cast(), 4);
+        libc::write(HANDOFF_W, listener.to_ne_bytes().as_ptr().cast(), 4);
         let mut go = [0u8; 1];
-        libc::read(5, go.as_mut_ptr().cast(), 1);
-        libc::close(listener);
-        libc::close(4);
-        libc::close(5);
+        libc::read(HANDOFF_R, go.as_mut_ptr().cast(), 1);
     }
 }
 

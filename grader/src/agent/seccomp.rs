@@ -13,6 +13,15 @@ const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 /// Offsets of `nr` and `arch` in `struct seccomp_data`.
 const DATA_NR: u32 = 0;
 const DATA_ARCH: u32 = 4;
+/// Offset of the low 32 bits of `args[0]` (little-endian).
+const DATA_ARG0_LO: u32 = 16;
+/// Descriptors of the listener hand-off in the child, above any RLIMIT_NOFILE a student
+/// gets (so a student's own `read`/`write` never match the exemption).
+pub(crate) const HANDOFF_W: RawFd = 1000;
+/// See [`HANDOFF_W`].
+pub(crate) const HANDOFF_R: RawFd = 1001;
+/// Jump offsets are 8 bits: keep the list short enough to reach the verdicts.
+const MAX_AUDITED: usize = 200;
 /// The execve number, to recognise the agent's own launch of the program.
 const EXECVE: i64 = 59;
 
@@ -32,24 +41,42 @@ fn insn(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 impl Filter {
-    /// A filter that notifies on `numbers` (x86_64 calls only) and allows everything else.
+    /// A filter that notifies on `numbers` (x86_64 calls only) and allows everything else,
+    /// except the child's own hand-off of the listener (`write` on [`HANDOFF_W`], `read` on
+    /// [`HANDOFF_R`]): those must pass unnoticed even when `read`/`write` are audited, since
+    /// nobody answers notifications before the hand-off is done.
     pub(crate) fn notify_on(numbers: &[i64]) -> Filter {
-        let n = numbers.len().min(250);
+        let n = numbers.len().min(MAX_AUDITED);
         let ld = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
         let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+        let ja = libc::BPF_JMP | libc::BPF_JA;
         let ret = libc::BPF_RET | libc::BPF_K;
-        // 0: load arch; 1: not x86_64 → allow; 2: load nr; 3..3+n: match → notify;
-        // 3+n: allow; 4+n: notify.
+        // Layout: 0-1 arch check; 2-9 the two hand-off exemptions; 10 load nr;
+        // 11..11+n the audited numbers; then ALLOW, then NOTIFY.
+        let main = 10usize;
+        let allow = main + 1 + n;
+        let notify = allow + 1;
+        let to = |from: usize, target: usize| (target - from - 1) as u8;
         let mut prog = vec![
             insn(ld, 0, 0, DATA_ARCH),
-            insn(jeq, 0, (n + 1) as u8, AUDIT_ARCH_X86_64),
+            insn(jeq, 0, to(1, allow), AUDIT_ARCH_X86_64),
+            insn(ld, 0, 0, DATA_ARG0_LO),
+            insn(jeq, 0, to(3, 7), HANDOFF_W as u32),
+            insn(ld, 0, 0, DATA_NR),
+            insn(jeq, to(5, allow), 0, libc::SYS_write as u32),
+            insn(ja, 0, 0, (main - 7) as u32),
+            insn(jeq, 0, to(7, main), HANDOFF_R as u32),
+            insn(ld, 0, 0, DATA_NR),
+            insn(jeq, to(9, allow), 0, libc::SYS_read as u32),
             insn(ld, 0, 0, DATA_NR),
         ];
         for (k, &nr) in numbers.iter().take(n).enumerate() {
-            prog.push(insn(jeq, (n - k) as u8, 0, nr as u32));
+            let at = main + 1 + k;
+            prog.push(insn(jeq, to(at, notify), 0, nr as u32));
         }
         prog.push(insn(ret, 0, 0, libc::SECCOMP_RET_ALLOW));
         prog.push(insn(ret, 0, 0, libc::SECCOMP_RET_USER_NOTIF));
+        debug_assert_eq!(prog.len(), notify + 1);
         Filter { prog }
     }
 
@@ -167,19 +194,66 @@ impl Listener {
 mod tests {
     use super::*;
 
-    #[test]
-    fn filter_jumps_land_on_allow_and_notify() {
-        let f = Filter::notify_on(&[68, 69]);
-        let p = &f.prog;
-        assert_eq!(p.len(), 7);
-        // Wrong arch jumps to the allow at index 5 (1 + 1 + jf).
-        assert_eq!(2 + p[1].jf as usize, 5);
-        assert_eq!(p[5].k, libc::SECCOMP_RET_ALLOW);
-        // Each syscall match jumps to the notify at index 6.
-        for (i, jump) in p.iter().enumerate().take(5).skip(3) {
-            assert_eq!(i + 1 + jump.jt as usize, 6);
+    /// A tiny classic-BPF interpreter: enough to run the filter on a syscall.
+    fn verdict(f: &Filter, arch: u32, nr: u32, arg0: u32) -> u32 {
+        let data = |off: u32| match off {
+            DATA_NR => nr,
+            DATA_ARCH => arch,
+            DATA_ARG0_LO => arg0,
+            _ => panic!("unexpected load at {off}"),
+        };
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let i = f.prog[pc];
+            let code = u32::from(i.code);
+            pc += 1;
+            if code == libc::BPF_LD | libc::BPF_W | libc::BPF_ABS {
+                acc = data(i.k);
+            } else if code == libc::BPF_JMP | libc::BPF_JA {
+                pc += i.k as usize;
+            } else if code == libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K {
+                pc += if acc == i.k { i.jt } else { i.jf } as usize;
+            } else if code == libc::BPF_RET | libc::BPF_K {
+                return i.k;
+            } else {
+                panic!("unexpected opcode {code:#x}");
+            }
         }
-        assert_eq!(p[6].k, libc::SECCOMP_RET_USER_NOTIF);
-        assert_eq!((p[3].k, p[4].k), (68, 69));
+    }
+
+    #[test]
+    fn audited_calls_notify_others_pass() {
+        let f = Filter::notify_on(&[68, 69, libc::SYS_write, libc::SYS_read]);
+        let x86 = AUDIT_ARCH_X86_64;
+        assert_eq!(verdict(&f, x86, 68, 0), libc::SECCOMP_RET_USER_NOTIF);
+        assert_eq!(verdict(&f, x86, 69, 7), libc::SECCOMP_RET_USER_NOTIF);
+        assert_eq!(verdict(&f, x86, 39, 0), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(verdict(&f, 0x4000_0003, 68, 0), libc::SECCOMP_RET_ALLOW);
+        // A student's own read/write are counted...
+        assert_eq!(
+            verdict(&f, x86, libc::SYS_write as u32, 1),
+            libc::SECCOMP_RET_USER_NOTIF
+        );
+        assert_eq!(
+            verdict(&f, x86, libc::SYS_read as u32, 0),
+            libc::SECCOMP_RET_USER_NOTIF
+        );
+        // ...the child's hand-off is not, and only for the right call on the right fd.
+        assert_eq!(
+            verdict(&f, x86, libc::SYS_write as u32, HANDOFF_W as u32),
+            libc::SECCOMP_RET_ALLOW
+        );
+        assert_eq!(
+            verdict(&f, x86, libc::SYS_read as u32, HANDOFF_R as u32),
+            libc::SECCOMP_RET_ALLOW
+        );
+        assert_eq!(
+            verdict(&f, x86, libc::SYS_read as u32, HANDOFF_W as u32),
+            libc::SECCOMP_RET_USER_NOTIF
+        );
+        assert_eq!(
+            verdict(&f, x86, 68, HANDOFF_W as u32),
+            libc::SECCOMP_RET_USER_NOTIF
+        );
     }
 }

@@ -299,6 +299,22 @@ fn syscalls_of_the_whole_tree_are_counted() {
     assert_eq!(s.syscalls.get("shmget"), Some(&0));
 }
 
+/// Auditing the calls the agent's own hand-off makes (read, write, dup2, close) must
+/// neither deadlock the launch nor count the hand-off.
+#[test]
+fn auditing_read_and_write_counts_only_the_student() {
+    let audit = AuditRequest {
+        leaks: false,
+        syscalls: vec!["read".into(), "write".into(), "dup2".into(), "close".into()],
+    };
+    let steps = vec![sh("io", "echo one; echo two")];
+    let s = run(&job(10_000, steps, audit, None));
+    let p = process(&s.steps[0]);
+    assert_eq!(p.exit, Exit::Code(0), "{s:?}");
+    assert_eq!(p.stdout, "one\ntwo\n");
+    assert!(s.syscalls.get("write").copied().unwrap_or(0) >= 2, "{:?}", s.syscalls);
+}
+
 #[test]
 fn background_run_is_watched_signalled_and_left_over() {
     let steps = vec![

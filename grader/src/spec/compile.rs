@@ -52,20 +52,16 @@ fn scaled_ms(d: std::time::Duration, scale: f64) -> u64 {
     (d.as_secs_f64() * scale * 1000.0).round() as u64
 }
 
-/// Validates a scenario by compiling it with placeholder values and rendering every
-/// expectation template.
-pub fn check_scenario(spec: &LabSpec, s: &ScenarioSpec) -> Result<(), String> {
-    let mut vars = super::params::draw(&spec.params, 0)?;
-    for v in RUNTIME_VARS {
-        vars.insert((*v).to_string(), "0".into());
-    }
+/// Validates a scenario by compiling it with `vars` (see [`placeholder_vars`]) and
+/// rendering every expectation template.
+pub fn check_scenario(spec: &LabSpec, s: &ScenarioSpec, vars: &Vars) -> Result<(), String> {
     let target = Target {
         bin_dir: Path::new("/job/bin"),
         timeout_scale: 1.0,
     };
-    scenario(spec, s, &vars, &target)?;
+    scenario(spec, s, vars, &target)?;
     for (i, st) in s.steps.iter().enumerate() {
-        check_expect(st, &vars).map_err(|e| format!("step {}: {e}", i + 1))?;
+        check_expect(st, vars).map_err(|e| format!("step {}: {e}", i + 1))?;
     }
     for (name, n) in s
         .audit
@@ -74,10 +70,19 @@ pub fn check_scenario(spec: &LabSpec, s: &ScenarioSpec) -> Result<(), String> {
         .iter()
         .chain(&s.audit.syscalls.at_most)
     {
-        n.resolve(&vars)
+        n.resolve(vars)
             .map_err(|e| format!("audit.syscalls.{name}: {e}"))?;
     }
     Ok(())
+}
+
+/// Parameters drawn once (derived digests can be costly) plus the runtime variables.
+pub fn placeholder_vars(spec: &LabSpec) -> Result<Vars, String> {
+    let mut vars = super::params::draw(&spec.params, 0)?;
+    for v in RUNTIME_VARS {
+        vars.insert((*v).to_string(), "0".into());
+    }
+    Ok(vars)
 }
 
 fn check_expect(st: &StepSpec, vars: &Vars) -> Result<(), String> {

@@ -350,6 +350,7 @@ impl LabSpec {
             )));
         }
         params::validate(&self.params).map_err(&invalid)?;
+        let vars = compile::placeholder_vars(self).map_err(&invalid)?;
         let mut names = std::collections::BTreeSet::new();
         for s in &self.scenarios {
             if !names.insert(&s.name) {
@@ -367,7 +368,7 @@ impl LabSpec {
                 )));
             }
             // Compiling with a fixed seed exercises every template, verb and name.
-            compile::check_scenario(self, s)
+            compile::check_scenario(self, s, &vars)
                 .map_err(|e| invalid(format!("scenario `{}`: {e}", s.name)))?;
         }
         Ok(())

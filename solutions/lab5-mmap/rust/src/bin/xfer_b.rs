@@ -1,0 +1,41 @@
+//! `xfer_b FILE MB [DELAY_US]`: process B. Receives MB MiB from process A through the
+//! 1 MiB window file FILE, 64 KiB chunk by chunk, sleeping DELAY_US µs after consuming each
+//! chunk. Prints `received <bytes> bytes fnv1a64=<16 hex digits>`.
+
+use std::fs::File;
+use std::io;
+use std::time::Duration;
+
+use mmap_lab::{
+    die, open_window, pace, Args, Fnv1a64, SharedMap, Window, CHUNK_BYTES, MIB, WINDOW_BYTES,
+};
+
+/// How long B waits for A to publish the window.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+fn main() {
+    let args = Args::parse("xfer_b FILE MB [DELAY_US]", 2, 1);
+    let path = args.path(0);
+    let mb: usize = args.number(1, "MB");
+    let delay_us: u64 = args.number_or(2, "DELAY_US", 0);
+    let window = open_window(&path, PATIENCE).unwrap_or_else(|e| die(path.display(), e));
+    let mut sum = Fnv1a64::default();
+    receive(&window, mb * MIB, delay_us, &mut sum).unwrap_or_else(|e| die(path.display(), e));
+    println!("received {} bytes fnv1a64={}", mb * MIB, sum.hex());
+}
+
+/// Receives `total` bytes from A through `window` (open read-write, already initialised by
+/// A), feeding each chunk, in order, to `sum`.
+fn receive(window: &File, total: usize, delay_us: u64, sum: &mut Fnv1a64) -> io::Result<()> {
+    let w = Window::attach(SharedMap::new(window, WINDOW_BYTES)?)?;
+    let mut left = total;
+    let mut i = 0;
+    while left > 0 {
+        let len = left.min(CHUNK_BYTES);
+        w.take(i, len, |bytes| sum.update(bytes))?;
+        pace(delay_us);
+        left -= len;
+        i += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+/* minishell: reads commands on stdin, one per line, and runs them with fork/execvp.
+ * Supports `<`, `>`, `>>`, pipelines `a | b | c` of any length, and the builtins `cd [DIR]`
+ * and `exit [N]`. Words are separated by blanks; there is no quoting. A prompt is printed
+ * on stderr only when stdin is a terminal. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* One command of a pipeline: its words and its redirections. */
+struct cmd {
+    char **argv;     /* NULL-terminated */
+    int argc;
+    char *in;        /* `< FILE`, or NULL */
+    char *out;       /* `> FILE` or `>> FILE`, or NULL */
+    int append;      /* 1 for `>>` */
+};
+
+/* Splits a line into words and operators (`|`, `<`, `>`, `>>`), in place: operators get
+ * their own token even when glued to a word. Returns the number of tokens. */
+static int tokenize(char *line, char **tokens, char *ops)
+{
+    int n = 0;
+    char *p = line;
+    while (*p) {
+        if (*p == ' ' || *p == '\t' || *p == '\n') {
+            *p++ = '\0';
+            continue;
+        }
+        if (*p == '|' || *p == '<' || *p == '>') {
+            ops[n] = *p;
+            if (p[0] == '>' && p[1] == '>')
+                ops[n] = 'a';
+            tokens[n++] = NULL;
+            *p = '\0';
+            p += ops[n - 1] == 'a' ? 2 : 1;
+            continue;
+        }
+        ops[n] = 0;
+        tokens[n++] = p;
+        while (*p && !strchr(" \t\n|<>", *p))
+            p++;
+    }
+    return n;
+}
+
+static int syntax_error(const char *near)
+{
+    fprintf(stderr, "minishell: syntax error near `%s'\n", near);
+    return -1;
+}
+
+/* Groups tokens into commands; returns how many, or -1 after a syntax error message. */
+static int parse(char **tokens, char *ops, int n, struct cmd *cmds)
+{
+    static const char *names[] = {['|'] = "|", ['<'] = "<", ['>'] = ">", ['a'] = ">>"};
+    int ncmd = 0;
+    struct cmd *c = &cmds[0];
+    memset(c, 0, sizeof *c);
+    c->argv = &tokens[0];
+    for (int i = 0; i < n; i++) {
+        if (ops[i] == 0) {
+            c->argv[c->argc++] = tokens[i];
+            continue;
+        }
+        if (ops[i] == '|') {
+            if (c->argc == 0)
+                return syntax_error("|");
+            c->argv[c->argc] = NULL;
+            c = &cmds[++ncmd];
+            memset(c, 0, sizeof *c);
+            c->argv = &tokens[i + 1];
+            continue;
+        }
+        if (i + 1 >= n || ops[i + 1] != 0)
+            return syntax_error(i + 1 >= n ? "newline" : names[(int)ops[i + 1]]);
+        if (ops[i] == '<')
+            c->in = tokens[++i];
+        else {
+            c->append = ops[i] == 'a';
+            c->out = tokens[++i];
+        }
+    }
+    if (c->argc == 0)
+        return ncmd == 0 && c->in == NULL && c->out == NULL ? 0 : syntax_error("newline");
+    c->argv[c->argc] = NULL;
+    return ncmd + 1;
+}
+
+/* In a child: opens FILE and puts it in place of fd `to` (and closes the extra copy). */
+static void redirect(const char *file, int flags, int to)
+{
+    int fd = open(file, flags, 0644);
+    if (fd == -1) {
+        fprintf(stderr, "minishell: %s: %s\n", file, strerror(errno));
+        _exit(1);
+    }
+    if (dup2(fd, to) == -1) {
+        perror("minishell: dup2");
+        _exit(1);
+    }
+    close(fd);
+}
+
+/* In a child: sets up fds 0 and 1 (pipe ends `in`/`out`, or -1 to keep them), applies
+ * the redirections, and becomes the command. Never returns. */
+static void child(struct cmd *c, int in, int out, int unused)
+{
+    if (in != -1) {
+        dup2(in, STDIN_FILENO);
+        close(in);
+    }
+    if (out != -1) {
+        dup2(out, STDOUT_FILENO);
+        close(out);
+    }
+    if (unused != -1)
+        close(unused); /* the next command's read end: not ours */
+    if (c->in)
+        redirect(c->in, O_RDONLY, STDIN_FILENO);
+    if (c->out)
+        redirect(c->out, O_WRONLY | O_CREAT | (c->append ? O_APPEND : O_TRUNC), STDOUT_FILENO);
+    execvp(c->argv[0], c->argv);
+    if (errno == ENOENT)
+        fprintf(stderr, "minishell: %s: command not found\n", c->argv[0]);
+    else
+        fprintf(stderr, "minishell: %s: %s\n", c->argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* Runs a pipeline: one pipe between each pair of neighbours, every child forked before
+ * any is waited for, then every child waited for. Returns the last command's status. */
+static int run_pipeline(struct cmd *cmds, int ncmd)
+{
+    pid_t *pids = calloc(ncmd, sizeof *pids);
+    if (pids == NULL) {
+        perror("minishell: calloc");
+        return 1;
+    }
+    int prev = -1; /* read end of the pipe from the previous command */
+    int started = 0;
+    for (int i = 0; i < ncmd; i++) {
+        int pp[2] = {-1, -1};
+        if (i + 1 < ncmd && pipe(pp) == -1) {
+            perror("minishell: pipe");
+            break;
+        }
+        pid_t pid = fork();
+        if (pid == -1) {
+            perror("minishell: fork");
+            close(pp[0]);
+            close(pp[1]);
+            break;
+        }
+        if (pid == 0)
+            child(&cmds[i], prev, pp[1], pp[0]);
+        pids[started++] = pid;
+        /* The parent keeps only the read end the next command needs: a write end left
+         * open here would keep the reader from ever seeing end-of-file. */
+        if (prev != -1)
+            close(prev);
+        if (pp[1] != -1)
+            close(pp[1]);
+        prev = pp[0];
+    }
+    if (prev != -1)
+        close(prev);
+    int status = 0;
+    for (int i = 0; i < started; i++) {
+        while (waitpid(pids[i], &status, 0) == -1 && errno == EINTR)
+            ;
+    }
+    free(pids);
+    if (started < ncmd)
+        return 1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void builtin_cd(struct cmd *c)
+{
+    const char *dir = c->argc > 1 ? c->argv[1] : getenv("HOME");
+    if (dir == NULL) {
+        fprintf(stderr, "minishell: cd: HOME not set\n");
+        return;
+    }
+    if (chdir(dir) == -1)
+        fprintf(stderr, "minishell: cd: %s: %s\n", dir, strerror(errno));
+}
+
+/* Runs one line; returns 1 when the shell must exit (with *code). */
+static int run_line(char *line, int *code)
+{
+    size_t len = strlen(line) + 1;
+    char **tokens = calloc(len + 1, sizeof *tokens);
+    char *ops = calloc(len + 1, 1);
+    struct cmd *cmds = calloc(len + 1, sizeof *cmds);
+    if (tokens == NULL || ops == NULL || cmds == NULL) {
+        perror("minishell: calloc");
+        exit(1);
+    }
+    int ncmd = parse(tokens, ops, tokenize(line, tokens, ops), cmds);
+    int quit = 0;
+    if (ncmd == 1 && strcmp(cmds[0].argv[0], "exit") == 0) {
+        quit = 1;
+        *code = cmds[0].argc > 1 ? atoi(cmds[0].argv[1]) : 0;
+    } else if (ncmd == 1 && strcmp(cmds[0].argv[0], "cd") == 0) {
+        builtin_cd(&cmds[0]);
+    } else if (ncmd > 0) {
+        run_pipeline(cmds, ncmd);
+    }
+    free(tokens);
+    free(ops);
+    free(cmds);
+    return quit;
+}
+
+int main(void)
+{
+    int interactive = isatty(STDIN_FILENO);
+    char *line = NULL;
+    size_t cap = 0;
+    int code = 0;
+    for (;;) {
+        if (interactive)
+            fprintf(stderr, "minishell$ ");
+        if (getline(&line, &cap, stdin) == -1)
+            break;
+        if (run_line(line, &code))
+            break;
+    }
+    free(line);
+    return code;
+}
