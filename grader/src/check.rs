@@ -1,5 +1,6 @@
 //! The teacher's self-check (`cargo grader check`): every reference solution of every
-//! scenario lab scores full marks, and every untouched skeleton builds but scores below max.
+//! lab scores full marks, and every untouched skeleton builds but scores below max. QEMU
+//! labs (lab 7) are graded on the host with the guest image, whatever the backend.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -56,7 +57,7 @@ fn verdict(role: Role, r: &GradeReport) -> bool {
     }
 }
 
-/// Runs the self-check for `labs` (all scenario labs when empty), printing a line per item.
+/// Runs the self-check for `labs` (all labs when empty), printing a line per item.
 pub fn run(
     course: &Course,
     labs: &[String],
@@ -65,11 +66,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<CheckOutcome> {
     let selected: Vec<_> = if labs.is_empty() {
-        course
-            .labs
-            .iter()
-            .filter(|l| l.kind == LabKind::Ipc)
-            .collect()
+        course.labs.iter().collect()
     } else {
         labs.iter()
             .map(|n| course.lab(n))
@@ -78,6 +75,8 @@ pub fn run(
     let work = scratch_dir(course, "check")?;
     let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false)?;
     let mut outcome = CheckOutcome::default();
+    // Built on first need: only QEMU labs use it directly.
+    let mut image: Option<crate::image::Image> = None;
     for lab in selected {
         let mut dirs: Vec<(PathBuf, Role)> = lab
             .solutions
@@ -91,7 +90,16 @@ pub fn run(
                 seed,
                 work: work.join(&lab.id),
             };
-            let report = grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+            let report = match lab.kind {
+                LabKind::Ipc => grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?,
+                LabKind::Qemu => {
+                    if image.is_none() {
+                        image = Some(crate::cli::guest_sandbox(course, false)?.image);
+                    }
+                    let image = image.as_ref().expect("built just above");
+                    crate::qemulab::grade(course, lab, image, &opts, &mut Quiet)?
+                }
+            };
             let ok = verdict(role, &report);
             let want = match role {
                 Role::Solution => "full marks",

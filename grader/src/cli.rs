@@ -29,6 +29,12 @@ pub enum Format {
     Human,
     /// The JSON contract.
     Json,
+    /// JUnit XML: one testsuite, one testcase per scenario.
+    Junit,
+    /// Gradescope's `results.json`.
+    Gradescope,
+    /// GitHub Actions annotations (and the job summary, into `$GITHUB_STEP_SUMMARY`).
+    Github,
 }
 
 /// `cargo grader LAB …`.
@@ -126,10 +132,7 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let lab = course.lab(&cmd.lab)?.clone();
     if lab.kind == LabKind::Qemu {
-        bail!(
-            "{} is graded on the host by its own runner (coming with lab7 support)",
-            lab.id
-        );
+        return grade_on_host(&course, &lab, cmd);
     }
     let submission = cmd
         .submission
@@ -155,10 +158,44 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     Ok(report.exit_code())
 }
 
+/// A QEMU lab (lab 7): the student's scripts drive QEMU on this host against the guest
+/// image; `--backend qemu` (the default) is accepted, `local` has no meaning here.
+fn grade_on_host(course: &Course, lab: &LabEntry, cmd: &GradeCommand) -> Result<i32> {
+    if cmd.backend == BackendChoice::Local {
+        bail!(
+            "{} drives QEMU on this host itself: --backend local does not apply",
+            lab.id
+        );
+    }
+    let submission = cmd
+        .submission
+        .clone()
+        .unwrap_or_else(|| default_submission(course, lab));
+    let submission = std::fs::canonicalize(&submission).with_context(|| {
+        format!(
+            "submission directory {} does not exist",
+            submission.display()
+        )
+    })?;
+    let image = guest_sandbox(course, cmd.quiet)?.image;
+    let mut progress = StderrProgress { quiet: cmd.quiet };
+    let opts = GradeOptions {
+        submission,
+        seed: cmd.seed,
+        work: std::env::temp_dir(),
+    };
+    let report = crate::qemulab::grade(course, lab, &image, &opts, &mut progress)?;
+    render(&report, cmd)?;
+    Ok(report.exit_code())
+}
+
 fn render(report: &GradeReport, cmd: &GradeCommand) -> Result<()> {
     let mut buf = Vec::new();
     match cmd.format {
         Format::Json => report::json::write(report, &mut buf)?,
+        Format::Junit => report::junit::write(report, &mut buf)?,
+        Format::Gradescope => report::gradescope::write(report, &mut buf)?,
+        Format::Github => github(report, &mut buf)?,
         Format::Human => {
             let style = report::human::Style {
                 color: std::io::stdout().is_terminal(),
@@ -175,19 +212,57 @@ fn render(report: &GradeReport, cmd: &GradeCommand) -> Result<()> {
     Ok(())
 }
 
+/// Annotations into `buf`; the job summary appended to `$GITHUB_STEP_SUMMARY` when set
+/// (in a workflow), else into `buf` after the annotations.
+fn github(report: &GradeReport, buf: &mut Vec<u8>) -> Result<()> {
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+    let prefix = report::github::path_prefix(&report.submission, workspace.as_deref());
+    report::github::annotations(report, &prefix, buf)?;
+    match std::env::var_os("GITHUB_STEP_SUMMARY") {
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| {
+                    format!(
+                        "failed to open the job summary {}",
+                        Path::new(&path).display()
+                    )
+                })?;
+            report::github::summary(report, &mut f)?;
+        }
+        None => report::github::summary(report, buf)?,
+    }
+    Ok(())
+}
+
 /// `cargo grader list`.
 pub fn list(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     println!("{}", course.title);
     for lab in &course.labs {
-        let points = match grade::load_spec(&course, lab) {
-            Ok(p) => format!(
-                "{} scenarios, {} points",
-                p.spec.scenarios.len(),
-                p.spec.max_score()
-            ),
-            Err(e) => format!("spec error: {e}"),
+        let points = match lab.kind {
+            LabKind::Ipc => grade::load_spec(&course, lab)
+                .map(|p| {
+                    format!(
+                        "{} scenarios, {} points",
+                        p.spec.scenarios.len(),
+                        p.spec.max_score()
+                    )
+                })
+                .map_err(|e| e.to_string()),
+            LabKind::Qemu => crate::qemulab::load_spec(&course, lab)
+                .map(|p| {
+                    format!(
+                        "{} checks, {} points",
+                        p.spec.checks.len(),
+                        p.spec.max_score()
+                    )
+                })
+                .map_err(|e| e.to_string()),
         };
+        let points = points.unwrap_or_else(|e| format!("spec error: {e}"));
         println!(
             "  {:<5} {:<7} {:<40} {} ({points})",
             lab.id,
@@ -293,5 +368,111 @@ pub fn check(
 pub fn bench(cwd: &Path, lab: &str, runs: u32) -> Result<i32> {
     let course = Course::discover(cwd)?;
     crate::bench::run(&course, lab, runs, &mut std::io::stdout())?;
+    Ok(EXIT_FULL_MARKS)
+}
+
+/// `cargo grader bulk`: where and how to grade a class.
+#[derive(Debug, Clone)]
+pub struct BulkCommand {
+    /// The run.
+    pub bulk: crate::bulk::BulkOptions,
+    /// Through Slurm instead of this machine.
+    pub slurm: Option<crate::slurm::SlurmOptions>,
+}
+
+/// Exit code of a finished bulk run: 0 when every student has a score, else 3.
+fn bulk_exit(summary: &crate::bulk::Summary) -> i32 {
+    use crate::report::csv::RowStatus;
+    let unscored = summary.count(RowStatus::NotGradable) + summary.count(RowStatus::Missing);
+    if unscored == 0 {
+        EXIT_FULL_MARKS
+    } else {
+        report::EXIT_NOT_GRADABLE
+    }
+}
+
+fn print_summary(summary: &crate::bulk::Summary) {
+    println!("{}", summary.line());
+    println!("gradebook: {}", summary.gradebook.display());
+    if let Some(s) = &summary.similarity {
+        println!("similarity report: {}", s.display());
+    }
+}
+
+/// `cargo grader bulk LAB SUBMISSIONS --out RESULTS`.
+pub fn bulk(cwd: &Path, cmd: &BulkCommand) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let mut progress = crate::bulk::progress::Progress::stderr(cmd.bulk.quiet);
+    let Some(slurm) = &cmd.slurm else {
+        let summary = crate::bulk::run(&course, &cmd.bulk, &mut progress)?;
+        print_summary(&summary);
+        return Ok(bulk_exit(&summary));
+    };
+    match crate::slurm::run(&course, &cmd.bulk, slurm, &mut progress)? {
+        crate::slurm::Outcome::Done(summary) => {
+            print_summary(&summary);
+            Ok(bulk_exit(&summary))
+        }
+        crate::slurm::Outcome::Submitted { job, tasks, out } => {
+            println!("submitted Slurm job {job} ({tasks} array tasks)");
+            println!(
+                "when it is done: cargo grader collect --out {}",
+                out.display()
+            );
+            Ok(EXIT_FULL_MARKS)
+        }
+    }
+}
+
+/// `cargo grader collect --out RESULTS`: assembles the gradebook of a `--no-wait` run.
+pub fn collect(cwd: &Path, out: &Path, wait: bool) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let mut progress = crate::bulk::progress::Progress::stderr(false);
+    let (summary, running) = crate::slurm::collect(&course, out, wait, &mut progress)?;
+    print_summary(&summary);
+    if running > 0 {
+        println!("{running} Slurm job(s) still running: collect again later (or with --wait)");
+        return Ok(EXIT_POINTS_LOST);
+    }
+    Ok(bulk_exit(&summary))
+}
+
+/// `cargo grader bulk-task` (run by a Slurm array task).
+pub fn bulk_task(cwd: &Path, out: &Path, plan: &Path, index: usize) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let n = crate::slurm::run_task(&course, out, plan, index)?;
+    eprintln!("grader: array task {index} graded {n} submission(s)");
+    Ok(EXIT_FULL_MARKS)
+}
+
+/// `cargo grader gen-class LAB --out DIR --size N`.
+pub fn gen_class(cwd: &Path, lab: &str, out: &Path, size: usize) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let opts = crate::bulk::class::ClassOptions {
+        lab: lab.into(),
+        out: out.to_owned(),
+        size,
+    };
+    let expected = crate::bulk::class::generate(&course, &opts)?;
+    println!(
+        "{} submissions in {}",
+        expected.len(),
+        out.join("submissions").display()
+    );
+    println!(
+        "expected verdicts in {}",
+        out.join("expected.json").display()
+    );
+    println!(
+        "grade them: cargo grader bulk {lab} {} --out RESULTS",
+        out.join("submissions").display()
+    );
+    Ok(EXIT_FULL_MARKS)
+}
+
+/// `cargo grader bench-bulk`.
+pub fn bench_bulk(cwd: &Path, opts: &crate::bulk::bench::BenchOptions) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    crate::bulk::bench::run(&course, opts, &mut std::io::stdout())?;
     Ok(EXIT_FULL_MARKS)
 }

@@ -21,7 +21,7 @@ enum CargoCli {
     version,
     about = "Grade an AISE lab: build it, run its scenarios in a QEMU guest, score them.",
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader list | doctor | check | bench | image status"
+    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader list | doctor | check | bench | image status"
 )]
 struct GraderArgs {
     #[command(subcommand)]
@@ -91,6 +91,59 @@ enum Command {
     },
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
+    /// Grade a whole class: one folder, git repository, .tar.gz or .zip per student in
+    /// SUBMISSIONS; reports and gradebook.csv in --out. Rerun the same command to resume.
+    Bulk(BulkArgs),
+    /// Assemble the gradebook of a `bulk --slurm --no-wait` run.
+    Collect {
+        /// The results directory of the run.
+        #[arg(long)]
+        out: PathBuf,
+        /// Wait for the Slurm jobs still running.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Generate a test class from the lab's fixtures (plus tampered and disguised copies)
+    /// with the verdict expected of each student in OUT/expected.json.
+    GenClass {
+        /// Lab id or name.
+        lab: String,
+        /// Directory to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of students.
+        #[arg(long, default_value_t = 30)]
+        size: usize,
+    },
+    /// Benchmark bulk grading (submissions/minute on a generated class) and the marginal
+    /// build time of a Rust submission with and without the shared dependency cache.
+    BenchBulk {
+        /// Lab (default lab1).
+        #[arg(default_value = "lab1")]
+        lab: String,
+        /// Students in the generated class (0: only the Rust build measurements).
+        #[arg(long, default_value_t = 30)]
+        size: usize,
+        /// Parallel gradings (default: the number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Where the scenarios run.
+        #[arg(long, value_enum, default_value_t = BackendArg::Qemu)]
+        backend: BackendArg,
+    },
+    /// Internal: one Slurm array task of `bulk --slurm`.
+    #[command(name = "bulk-task", hide = true)]
+    BulkTask {
+        /// Results directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// The plan written at submission.
+        #[arg(long)]
+        plan: PathBuf,
+        /// The array task index.
+        #[arg(long)]
+        index: usize,
+    },
     /// Internal: the agent, run by the local backend.
     #[command(name = "__agent", hide = true)]
     Agent {
@@ -103,6 +156,86 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct BulkArgs {
+    /// Lab id or name.
+    lab: String,
+    /// Directory holding one entry per student.
+    submissions: PathBuf,
+    /// Results directory (created; reused on a rerun).
+    #[arg(long)]
+    out: PathBuf,
+    /// Parallel gradings, each with its own guest (default: the number of cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Where the scenarios run.
+    #[arg(long, value_enum, default_value_t = BackendArg::Qemu)]
+    backend: BackendArg,
+    /// Class seed: each student's seed derives from it and their name (default: fresh,
+    /// then the one stored in --out).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also write similarity.md/.csv: pairs of submissions whose code is alike.
+    #[arg(long)]
+    similarity: bool,
+    /// Smallest share of common fingerprints reported by --similarity (0-1).
+    #[arg(long, default_value_t = 0.5)]
+    similarity_threshold: f64,
+    /// Extra gradings after an infrastructure fault before "not gradable".
+    #[arg(long, default_value_t = 1)]
+    retries: u32,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Grade as a Slurm job array instead of on this machine.
+    #[arg(long)]
+    slurm: bool,
+    /// With --slurm: return once submitted (then `cargo grader collect`).
+    #[arg(long, requires = "slurm")]
+    no_wait: bool,
+    /// With --slurm: students per array task.
+    #[arg(long, default_value_t = 1)]
+    chunk: usize,
+    /// With --slurm: the partition.
+    #[arg(long, requires = "slurm")]
+    partition: Option<String>,
+    /// With --slurm: one more sbatch argument (repeatable), e.g. --sbatch-arg=--time=30.
+    #[arg(long = "sbatch-arg", requires = "slurm", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn bulk_command(a: BulkArgs) -> cli::BulkCommand {
+    let slurm = a.slurm.then(|| grader::slurm::SlurmOptions {
+        chunk: a.chunk,
+        partition: a.partition.clone(),
+        sbatch_args: a.sbatch_args.clone(),
+        wait: !a.no_wait,
+        poll: std::time::Duration::from_secs(2),
+    });
+    let similarity = a.similarity.then(|| grader::similarity::Options {
+        threshold: a.similarity_threshold,
+        ..Default::default()
+    });
+    cli::BulkCommand {
+        bulk: grader::bulk::BulkOptions {
+            lab: a.lab,
+            submissions: a.submissions,
+            out: a.out,
+            jobs: a.jobs.unwrap_or_else(default_jobs),
+            backend: backend(a.backend),
+            seed: a.seed,
+            similarity,
+            retries: a.retries,
+            quiet: a.quiet,
+        },
+        slurm,
+    }
 }
 
 #[derive(Subcommand)]
@@ -123,6 +256,9 @@ enum BackendArg {
 enum FormatArg {
     Human,
     Json,
+    Junit,
+    Gradescope,
+    Github,
 }
 
 fn main() -> ExitCode {
@@ -167,6 +303,24 @@ fn run(args: GraderArgs) -> Result<i32> {
         }) => cli::check(&cwd, &labs, backend(b), seed),
         Some(Command::Bench { lab, runs }) => cli::bench(&cwd, &lab, runs),
         Some(Command::Pin) => cli::pin(&cwd),
+        Some(Command::Bulk(a)) => cli::bulk(&cwd, &bulk_command(a)),
+        Some(Command::Collect { out, wait }) => cli::collect(&cwd, &out, wait),
+        Some(Command::GenClass { lab, out, size }) => cli::gen_class(&cwd, &lab, &out, size),
+        Some(Command::BenchBulk {
+            lab,
+            size,
+            jobs,
+            backend: b,
+        }) => cli::bench_bulk(
+            &cwd,
+            &grader::bulk::bench::BenchOptions {
+                lab,
+                size,
+                jobs: jobs.unwrap_or_else(default_jobs),
+                backend: backend(b),
+            },
+        ),
+        Some(Command::BulkTask { out, plan, index }) => cli::bulk_task(&cwd, &out, &plan, index),
         None => {
             let g = args.grade;
             let lab = g
@@ -175,6 +329,9 @@ fn run(args: GraderArgs) -> Result<i32> {
             let format = match g.format {
                 FormatArg::Human => Format::Human,
                 FormatArg::Json => Format::Json,
+                FormatArg::Junit => Format::Junit,
+                FormatArg::Gradescope => Format::Gradescope,
+                FormatArg::Github => Format::Github,
             };
             cli::grade(
                 &cwd,

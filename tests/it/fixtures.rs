@@ -106,6 +106,7 @@ fixture_tests! {
     lab7_wrong_size => ("lab7", "wrong-size");
     lab7_never_stopped => ("lab7", "never-stopped");
     lab7_e1000 => ("lab7", "e1000");
+    lab7_system_powerdown => ("lab7", "system-powerdown");
     lab5_correct_c => ("lab5", "correct-c");
     lab5_correct_rust => ("lab5", "correct-rust");
     lab5_map_private => ("lab5", "map-private");

@@ -1,7 +1,10 @@
 //! The integration suite: drives the real `cargo-grader` binary on fixture submissions,
 //! through the guest (QEMU must be installed: a missing QEMU fails, it is not skipped).
 
+mod bulk;
 mod cli;
 mod fixtures;
+mod lab7;
+mod outputs;
 mod reports;
 mod util;

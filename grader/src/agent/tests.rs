@@ -312,7 +312,11 @@ fn auditing_read_and_write_counts_only_the_student() {
     let p = process(&s.steps[0]);
     assert_eq!(p.exit, Exit::Code(0), "{s:?}");
     assert_eq!(p.stdout, "one\ntwo\n");
-    assert!(s.syscalls.get("write").copied().unwrap_or(0) >= 2, "{:?}", s.syscalls);
+    assert!(
+        s.syscalls.get("write").copied().unwrap_or(0) >= 2,
+        "{:?}",
+        s.syscalls
+    );
 }
 
 #[test]

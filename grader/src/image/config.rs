@@ -39,6 +39,11 @@ pub struct KernelConfig {
     pub package: String,
     /// Modules `insmod`-ed at boot; the builder orders them by their `depends=`.
     pub modules: Vec<String>,
+    /// Modules shipped in the image but not loaded by `/init`: the lab7 guest's init loads
+    /// them from `/etc/modules-optional.order` (network, power button). They may depend
+    /// on `modules`.
+    #[serde(default)]
+    pub optional_modules: Vec<String>,
 }
 
 /// `[busybox]`.
@@ -138,13 +143,21 @@ impl ImageConfig {
         for path in files.chain([&self.busybox.binary]) {
             check_relative(path)?;
         }
-        if self
-            .kernel
-            .modules
+        let kernel = &self.kernel;
+        let all = kernel.modules.iter().chain(&kernel.optional_modules);
+        if all.clone().any(|m| m.is_empty() || m.contains('/')) {
+            return Err(
+                "kernel.modules or kernel.optional_modules holds an empty name or a path".into(),
+            );
+        }
+        if let Some(both) = kernel
+            .optional_modules
             .iter()
-            .any(|m| m.is_empty() || m.contains('/'))
+            .find(|m| kernel.modules.contains(m))
         {
-            return Err("kernel.modules holds an empty name or a path".into());
+            return Err(format!(
+                "module {both} is in both kernel.modules and kernel.optional_modules"
+            ));
         }
         self.guest.check()
     }
@@ -255,6 +268,7 @@ mod tests {
             ("package = \"coreutils\"", "package = \"coreutils; rm\""),
             ("hostname = \"aise-guest\"", "hostname = \"a b\""),
             ("student_uid = 1000", "student_uid = 0"),
+            ("\"virtio_net\",", "\"virtio_net\", \"virtio\","),
         ];
         for (from, to) in cases {
             let text = shipped().replace(from, to);

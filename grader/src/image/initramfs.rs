@@ -58,7 +58,11 @@ pub fn assemble(inputs: &Inputs) -> Result<Tree, ImageError> {
     tree.symlink("bin/sh", "busybox")?;
     tree.file("init", 0o755, inputs.init.to_vec())?;
     tree.file(GUEST_AGENT_PATH, 0o755, inputs.agent.to_vec())?;
-    add_modules(&mut tree, inputs.modules)?;
+    add_modules(
+        &mut tree,
+        inputs.modules,
+        &inputs.config.kernel.optional_modules,
+    )?;
     add_extras(&mut tree, inputs)?;
     Ok(tree)
 }
@@ -102,9 +106,11 @@ fn skeleton(tree: &mut Tree, config: &ImageConfig) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// The `.ko` files plus `/etc/modules.order`, one file name per line, in load order.
-fn add_modules(tree: &mut Tree, modules: &[Module]) -> Result<(), ImageError> {
-    let mut order = String::new();
+/// The `.ko` files plus `/etc/modules.order` (loaded by `/init`) and
+/// `/etc/modules-optional.order` (the `optional` ones, loaded only by the lab7 guest's
+/// init), one file name per line, in load order.
+fn add_modules(tree: &mut Tree, modules: &[Module], optional: &[String]) -> Result<(), ImageError> {
+    let (mut order, mut optional_order) = (String::new(), String::new());
     for module in modules {
         let data = std::fs::read(&module.path).map_err(|source| ImageError::Read {
             path: module.path.clone(),
@@ -112,10 +118,23 @@ fn add_modules(tree: &mut Tree, modules: &[Module]) -> Result<(), ImageError> {
         })?;
         let file = format!("{}.ko", module.name);
         tree.file(&format!("{GUEST_MODULES_DIR}/{file}"), 0o644, data)?;
-        order.push_str(&file);
-        order.push('\n');
+        let list = if optional
+            .iter()
+            .any(|o| super::modules::canonical(o) == module.name)
+        {
+            &mut optional_order
+        } else {
+            &mut order
+        };
+        list.push_str(&file);
+        list.push('\n');
     }
     tree.file("etc/modules.order", 0o644, order.into_bytes())?;
+    tree.file(
+        "etc/modules-optional.order",
+        0o644,
+        optional_order.into_bytes(),
+    )?;
     Ok(())
 }
 

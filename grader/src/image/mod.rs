@@ -30,7 +30,7 @@ use scratch::ScratchDir;
 pub use status::{status, ImageStatus};
 
 /// Bump when the builder lays the image out differently, to invalidate cached images.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 /// Cached images kept besides the current one; older ones are deleted after a build.
 const KEEP_OLD_IMAGES: usize = 2;
 /// Scratch directories of image builds, in the cache directory.
@@ -368,10 +368,14 @@ fn build(root: &Path, build: &Build, log: &mut dyn Write) -> Result<Image, Image
         roots.push((deb.package.clone(), dest));
     }
     let (vmlinuz, version) = kernel_files(&roots[0].1, &roots[0].0)?;
-    let modules = modules::resolve(
-        &roots[0].1.join("lib/modules").join(&version),
-        &build.sources.config.kernel.modules,
-    )?;
+    let kernel = &build.sources.config.kernel;
+    let wanted: Vec<String> = kernel
+        .modules
+        .iter()
+        .chain(&kernel.optional_modules)
+        .cloned()
+        .collect();
+    let modules = modules::resolve(&roots[0].1.join("lib/modules").join(&version), &wanted)?;
     let inputs = initramfs::Inputs {
         config: &build.sources.config,
         init: &build.sources.init,

@@ -43,7 +43,15 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
     let lang = r
         .language
         .map(|l| format!("{l:?}").to_lowercase())
-        .unwrap_or_else(|| "?".into());
+        // Lab 7 compiles nothing: its submission is the scripts driving QEMU.
+        .unwrap_or_else(|| {
+            if r.backend == Backend::Host {
+                "shell scripts"
+            } else {
+                "?"
+            }
+            .into()
+        });
     writeln!(out, "== {} — {} ==", r.lab, r.title)?;
     writeln!(
         out,

@@ -1,8 +1,12 @@
 //! Reports: the [`GradeReport`] a run produces (the stable JSON contract) and the
 //! renderers that turn it into text for people, JSON for machines, and more.
 
+pub mod csv;
+pub mod github;
+pub mod gradescope;
 pub mod human;
 pub mod json;
+pub mod junit;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,197 @@
+//! `cargo grader bench-bulk`: how fast this machine grades a class (a generated one,
+//! submissions per minute, checked against its expected verdicts), and what the shared
+//! cargo target directory buys a Rust submission: its marginal build time with the
+//! dependencies already compiled there, versus in an empty target directory, and two
+//! builds at once (they share the directory's lock).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+
+use super::class::{self, ClassOptions};
+use super::progress::Progress;
+use super::{BulkOptions, Summary};
+use crate::build::{self, BuildRequest};
+use crate::cli::{scratch_dir, BackendChoice};
+use crate::course::{Course, LabEntry};
+use crate::fixture::Fixture;
+
+/// What to benchmark.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Lab id or name.
+    pub lab: String,
+    /// Students in the generated class (0: only the build measurements).
+    pub size: usize,
+    /// Parallel gradings.
+    pub jobs: usize,
+    /// Where scenarios run.
+    pub backend: BackendChoice,
+}
+
+/// Runs both measurements and prints them.
+pub fn run(course: &Course, opts: &BenchOptions, out: &mut dyn Write) -> Result<()> {
+    let lab = course.lab(&opts.lab)?.clone();
+    let dir = scratch_dir(course, "bench-bulk")?;
+    if opts.size > 0 {
+        throughput(course, opts, &dir, out)?;
+    }
+    rust_builds(course, &lab, &dir, out)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn throughput(course: &Course, opts: &BenchOptions, dir: &Path, out: &mut dyn Write) -> Result<()> {
+    let class_dir = dir.join("class");
+    class::generate(
+        course,
+        &ClassOptions {
+            lab: opts.lab.clone(),
+            out: class_dir.clone(),
+            size: opts.size,
+        },
+    )?;
+    let bulk = BulkOptions {
+        lab: opts.lab.clone(),
+        submissions: class_dir.join("submissions"),
+        out: dir.join("results"),
+        jobs: opts.jobs,
+        backend: opts.backend,
+        seed: Some(1),
+        similarity: None,
+        retries: 1,
+        quiet: true,
+    };
+    // The guest image and the agent are prepared before the clock starts.
+    super::pool::SandboxFactory::new(course, opts.backend, true)?;
+    let t = Instant::now();
+    let summary: Summary = super::run(
+        course,
+        &bulk,
+        &mut Progress::new(Box::new(std::io::sink()), false, true),
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    let bad = class::check(course, &class_dir, &bulk.out)?;
+    writeln!(
+        out,
+        "bulk {}: {} submissions in {secs:.1} s with {} job(s) on the {:?} backend: {:.1} submissions/minute",
+        opts.lab,
+        summary.rows.len(),
+        opts.jobs,
+        opts.backend,
+        summary.rows.len() as f64 * 60.0 / secs
+    )?;
+    writeln!(out, "  {}", summary.line())?;
+    match bad.len() {
+        0 => writeln!(out, "  every gradebook row matches the expected verdict")?,
+        n => writeln!(
+            out,
+            "  {n} mismatch(es) with the expected verdicts, first: {}",
+            bad[0]
+        )?,
+    }
+    Ok(())
+}
+
+/// A full-marks Rust fixture of the lab, materialized `n` times (distinct directories,
+/// so cargo sees distinct packages and really compiles each).
+fn rust_copies(course: &Course, lab: &LabEntry, dir: &Path, n: usize) -> Result<Vec<PathBuf>> {
+    let fx = crate::fixture::discover(&course.root.join("tests/fixtures"))
+        .into_iter()
+        .filter_map(|d| Fixture::load(&d).ok())
+        .find(|f| {
+            f.lab == lab.id
+                && f.expect.build == "ok"
+                && f.base
+                    .as_ref()
+                    .is_some_and(|b| course.path(b).join("Cargo.toml").is_file())
+        })
+        .with_context(|| format!("{} has no Rust fixture that builds", lab.id))?;
+    (0..n)
+        .map(|i| {
+            let d = dir.join(format!("rust-{i}"));
+            fx.materialize(&course.root, &d)?;
+            Ok(d)
+        })
+        .collect()
+}
+
+fn timed_build(sub: &Path, work: &Path, target: &Path, programs: &[String]) -> Result<Duration> {
+    let t = Instant::now();
+    let b = build::build(&BuildRequest {
+        submission: sub,
+        programs,
+        work,
+        cargo_target_dir: target,
+        skip: &[],
+    })?;
+    anyhow::ensure!(b.ok, "the Rust build failed:\n{}", b.log);
+    Ok(t.elapsed())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn rust_builds(course: &Course, lab: &LabEntry, dir: &Path, out: &mut dyn Write) -> Result<()> {
+    const RUNS: usize = 3;
+    let spec = crate::grade::load_spec(course, lab)?;
+    let programs = &spec.spec.programs;
+    let subs = rust_copies(course, lab, dir, RUNS + 3)?;
+    let shared = course.root.join("target").join("submissions");
+    // Warm the shared directory, as any earlier grading did.
+    timed_build(&subs[0], &dir.join("b0"), &shared, programs)?;
+    let mut warm = Vec::new();
+    let mut cold = Vec::new();
+    for (i, sub) in subs[1..=RUNS].iter().enumerate() {
+        warm.push(timed_build(
+            sub,
+            &dir.join(format!("w{i}")),
+            &shared,
+            programs,
+        )?);
+        cold.push(timed_build(
+            sub,
+            &dir.join(format!("c{i}")),
+            &dir.join(format!("empty-target-{i}")),
+            programs,
+        )?);
+    }
+    let (warm, cold) = (median(warm), median(cold));
+    writeln!(
+        out,
+        "marginal build of a Rust submission (median of {RUNS}): {:.2} s with the shared dependency cache, {:.2} s with an empty target directory ({:.1}x)",
+        warm.as_secs_f64(),
+        cold.as_secs_f64(),
+        cold.as_secs_f64() / warm.as_secs_f64()
+    )?;
+    let t = Instant::now();
+    let span = |sub: &Path, work: PathBuf| -> Result<(f64, f64)> {
+        let d = timed_build(sub, &work, &shared, programs)?;
+        let end = t.elapsed();
+        Ok(((end - d).as_secs_f64(), end.as_secs_f64()))
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| span(&subs[RUNS + 1], dir.join("p0")));
+        let b = s.spawn(|| span(&subs[RUNS + 2], dir.join("p1")));
+        (
+            a.join().expect("build thread"),
+            b.join().expect("build thread"),
+        )
+    });
+    let (a, b) = (a?, b?);
+    writeln!(
+        out,
+        "two Rust builds at once in the shared directory: {:.2} s wall (one from {:.2} to {:.2} s, the other from {:.2} to {:.2} s; one alone: {:.2} s)",
+        t.elapsed().as_secs_f64(),
+        a.0,
+        a.1,
+        b.0,
+        b.1,
+        warm.as_secs_f64()
+    )?;
+    Ok(())
+}

@@ -1,0 +1,489 @@
+//! Bulk grading of a class: every submission of a submissions directory graded in
+//! parallel (here, or as a Slurm job array), each with a seed derived from the class seed
+//! and the student's name, each result written atomically so that a rerun of the same
+//! command resumes; then the gradebook and, on request, the similarity report.
+
+pub mod bench;
+pub mod class;
+pub mod disguise;
+pub mod pool;
+pub mod progress;
+pub mod store;
+pub mod submissions;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::cli::BackendChoice;
+use crate::course::{Course, LabEntry};
+use crate::grade::{self, PinnedSpec};
+use crate::report::csv::{GradebookRow, RowStatus};
+use pool::{Context, SandboxFactory, Task};
+use progress::Progress;
+use store::{Done, Manifest, Store};
+use submissions::{Entry, Prepared};
+
+/// Failures of a bulk run as a whole (one student's trouble is a row, never this).
+#[derive(Debug, thiserror::Error)]
+pub enum BulkError {
+    /// A file or directory could not be read or written.
+    #[error("failed to access {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A results file is unreadable.
+    #[error("failed to read {path}: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The results directory belongs to another run.
+    #[error("failed to reuse the results directory {out}: {message} (choose another --out, or delete it)")]
+    Mismatch {
+        /// The directory.
+        out: PathBuf,
+        /// What differs.
+        message: String,
+    },
+    /// Two entries would be the same student.
+    #[error("failed to list the submissions: student `{student}` has two entries, {a} and {b}")]
+    Duplicate {
+        /// The name.
+        student: String,
+        /// One entry.
+        a: PathBuf,
+        /// The other.
+        b: PathBuf,
+    },
+    /// An archive or repository could not be unpacked.
+    #[error("failed to unpack {path}: {message}")]
+    Unpack {
+        /// The archive.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The lab or its spec is wrong.
+    #[error(transparent)]
+    Grade(#[from] grade::GradeError),
+    /// The course is wrong.
+    #[error(transparent)]
+    Course(#[from] crate::course::CourseError),
+    /// The sandbox could not be prepared.
+    #[error("failed to prepare the {backend} backend: {message}")]
+    Backend {
+        /// Backend name.
+        backend: String,
+        /// Why.
+        message: String,
+    },
+    /// The similarity report failed.
+    #[error(transparent)]
+    Similarity(#[from] crate::similarity::SimilarityError),
+}
+
+/// What `cargo grader bulk` was asked.
+#[derive(Debug, Clone)]
+pub struct BulkOptions {
+    /// Lab id or name.
+    pub lab: String,
+    /// The submissions directory.
+    pub submissions: PathBuf,
+    /// The results directory.
+    pub out: PathBuf,
+    /// Parallel gradings.
+    pub jobs: usize,
+    /// Where scenarios run.
+    pub backend: BackendChoice,
+    /// Class seed (`None`: the stored one on a rerun, else fresh).
+    pub seed: Option<u64>,
+    /// Write the similarity report.
+    pub similarity: Option<crate::similarity::Options>,
+    /// Extra gradings after an infrastructure fault.
+    pub retries: u32,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// A student's seed: stable across reruns and between the local and Slurm paths.
+pub fn student_seed(class_seed: u64, student: &str) -> u64 {
+    let d = Sha256::digest(format!("{class_seed}:{student}").as_bytes());
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// One student of the run.
+#[derive(Debug)]
+pub struct Student {
+    /// The entry in the submissions directory.
+    pub entry: Entry,
+    /// Seed.
+    pub seed: u64,
+    /// Ready to grade, or why it cannot be.
+    pub prepared: Result<Prepared, String>,
+}
+
+/// A run being set up or finished: the course, the pinned spec, the results directory and
+/// the class.
+#[derive(Debug)]
+pub struct Run {
+    /// The course.
+    pub course: Course,
+    /// The lab.
+    pub lab: LabEntry,
+    /// Its pinned spec.
+    pub pinned: PinnedSpec,
+    /// The results directory.
+    pub store: Store,
+    /// The run's manifest.
+    pub manifest: Manifest,
+    /// Every student, sorted by name.
+    pub students: Vec<Student>,
+}
+
+impl Run {
+    /// Loads the lab, opens the results directory (checking it belongs to this run) and
+    /// prepares every submission.
+    pub fn open(course: &Course, opts: &BulkOptions, backend: &str) -> Result<Run, BulkError> {
+        let lab = course.lab(&opts.lab)?.clone();
+        let pinned = grade::load_spec(course, &lab)?;
+        let submissions = opts
+            .submissions
+            .canonicalize()
+            .map_err(|source| BulkError::Io {
+                path: opts.submissions.clone(),
+                source,
+            })?;
+        let want = Manifest {
+            format_version: store::MANIFEST_VERSION,
+            lab: lab.id.clone(),
+            class_seed: opts.seed.unwrap_or_else(grade::fresh_seed),
+            spec_sha256: pinned.sha256.clone(),
+            backend: backend.into(),
+            submissions: submissions.clone(),
+        };
+        let (store, manifest) = Store::open(&opts.out, want, opts.seed.is_some())?;
+        let students = prepare(&submissions, &store, &lab, manifest.class_seed)?;
+        Ok(Run {
+            course: course.clone(),
+            lab,
+            pinned,
+            store,
+            manifest,
+            students,
+        })
+    }
+
+    /// Reopens a finished or running results directory (for `collect` and batch tasks).
+    pub fn reopen(course: &Course, out: &Path) -> Result<Run, BulkError> {
+        let store = Store {
+            root: out.canonicalize().map_err(|source| BulkError::Io {
+                path: out.to_owned(),
+                source,
+            })?,
+        };
+        let manifest = store.manifest()?.ok_or_else(|| BulkError::Corrupt {
+            path: store.root.join("bulk.json"),
+            message: "missing: this is not a bulk results directory".into(),
+        })?;
+        let lab = course.lab(&manifest.lab)?.clone();
+        let pinned = grade::load_spec(course, &lab)?;
+        if pinned.sha256 != manifest.spec_sha256 {
+            return Err(BulkError::Mismatch {
+                out: store.root.clone(),
+                message: "the lab's spec changed since the run started".into(),
+            });
+        }
+        let students = prepare(&manifest.submissions, &store, &lab, manifest.class_seed)?;
+        Ok(Run {
+            course: course.clone(),
+            lab,
+            pinned,
+            store,
+            manifest,
+            students,
+        })
+    }
+
+    /// The scenario names, in spec order (the gradebook's columns).
+    pub fn scenarios(&self) -> Vec<String> {
+        self.pinned
+            .spec
+            .scenarios
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Prepared students without a final result, as tasks.
+    pub fn pending(&self) -> Vec<Task> {
+        self.students
+            .iter()
+            .filter_map(|s| s.prepared.as_ref().ok().map(|p| (s, p)))
+            .filter(|(s, p)| !self.store.is_finished(&p.student, s.seed, &p.sha256))
+            .map(|(s, p)| Task {
+                student: p.student.clone(),
+                dir: p.dir.clone(),
+                seed: s.seed,
+                sha256: p.sha256.clone(),
+            })
+            .collect()
+    }
+
+    /// Records a not-gradable result for every submission that could not be prepared.
+    pub fn record_unprepared(&self, factory: &SandboxFactory) -> Result<(), BulkError> {
+        let ctx = self.context(factory, 0);
+        for s in &self.students {
+            if let Err(why) = &s.prepared {
+                let task = Task {
+                    student: s.entry.student.clone(),
+                    dir: s.entry.path.clone(),
+                    seed: s.seed,
+                    sha256: String::new(),
+                };
+                let report = pool::not_gradable(&ctx, &task, why.clone());
+                self.save(&pool::Outcome {
+                    task,
+                    report,
+                    attempts: 1,
+                    elapsed: Duration::ZERO,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the progress display: students kept from an earlier run are counted in,
+    /// those that could not be prepared are reported at once.
+    pub fn start_progress(&self, tasks: &[Task], progress: &mut Progress) {
+        let pending = |name: &str| tasks.iter().any(|t| t.student == name);
+        let unprepared: Vec<&Student> = self
+            .students
+            .iter()
+            .filter(|s| s.prepared.is_err())
+            .collect();
+        progress.start(
+            self.students.len(),
+            self.students.len() - tasks.len() - unprepared.len(),
+        );
+        let max = self.pinned.spec.max_score();
+        for s in &self.students {
+            let row = self.store.row(&s.entry.student, s.seed, max);
+            if s.prepared.is_err() {
+                progress.finished(&row, Duration::ZERO, 1);
+            } else if !pending(&s.entry.student) {
+                progress.count_kept(&row);
+            }
+        }
+    }
+
+    /// The grading context.
+    pub fn context<'a>(&'a self, factory: &'a SandboxFactory, retries: u32) -> Context<'a> {
+        Context {
+            course: &self.course,
+            lab: &self.lab,
+            pinned: &self.pinned,
+            factory,
+            retries,
+        }
+    }
+
+    /// Saves one outcome.
+    pub fn save(&self, o: &pool::Outcome) -> Result<(), BulkError> {
+        save_outcome(&self.store, o)
+    }
+
+    /// Every student's current row.
+    pub fn rows(&self) -> Vec<GradebookRow> {
+        let max = self.pinned.spec.max_score();
+        self.students
+            .iter()
+            .map(|s| self.store.row(&s.entry.student, s.seed, max))
+            .collect()
+    }
+
+    /// Writes the gradebook and, when asked, the similarity report.
+    pub fn assemble(
+        &self,
+        similarity: Option<&crate::similarity::Options>,
+    ) -> Result<Summary, BulkError> {
+        let rows = self.rows();
+        let gradebook = self.store.write_gradebook(&rows, &self.scenarios())?;
+        let similarity = similarity.map(|o| self.similarity(o)).transpose()?;
+        Ok(Summary {
+            rows,
+            gradebook,
+            similarity,
+            graded: 0,
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    fn similarity(&self, opts: &crate::similarity::Options) -> Result<PathBuf, BulkError> {
+        let subs: Vec<(String, PathBuf)> = self
+            .students
+            .iter()
+            .filter_map(|s| s.prepared.as_ref().ok())
+            .map(|p| (p.student.clone(), p.dir.clone()))
+            .collect();
+        let pairs = crate::similarity::compare(&subs, &[self.course.path(&self.lab.dir)], opts)?;
+        let (md, csv) = (
+            self.store.root.join("similarity.md"),
+            self.store.root.join("similarity.csv"),
+        );
+        let mut buf = Vec::new();
+        crate::similarity::write_markdown(&pairs, subs.len(), opts, &mut buf).map_err(
+            |source| BulkError::Io {
+                path: md.clone(),
+                source,
+            },
+        )?;
+        store::write_atomic(&md, &buf).map_err(|source| BulkError::Io {
+            path: md.clone(),
+            source,
+        })?;
+        buf.clear();
+        crate::similarity::write_csv(&pairs, &mut buf).map_err(|source| BulkError::Io {
+            path: csv.clone(),
+            source,
+        })?;
+        store::write_atomic(&csv, &buf).map_err(|source| BulkError::Io { path: csv, source })?;
+        Ok(md)
+    }
+}
+
+/// Saves one outcome: the reports, then `done.json`.
+pub fn save_outcome(store: &Store, o: &pool::Outcome) -> Result<(), BulkError> {
+    let done = Done {
+        student: o.task.student.clone(),
+        seed: o.task.seed,
+        submission_sha256: o.task.sha256.clone(),
+        attempts: o.attempts,
+        gradable: o.report.gradable,
+        duration_ms: o.elapsed.as_millis() as u64,
+    };
+    store.save(&o.report, &done)
+}
+
+fn prepare(
+    submissions: &Path,
+    store: &Store,
+    lab: &LabEntry,
+    class_seed: u64,
+) -> Result<Vec<Student>, BulkError> {
+    let entries = submissions::discover(submissions)?;
+    let unpack = store.work_dir().join("unpacked");
+    std::fs::create_dir_all(&unpack).map_err(|source| BulkError::Io {
+        path: unpack.clone(),
+        source,
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let prepared =
+                submissions::prepare_one(&entry, &unpack, &lab.dir).map_err(|e| e.to_string());
+            Student {
+                seed: student_seed(class_seed, &entry.student),
+                entry,
+                prepared,
+            }
+        })
+        .collect())
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Every student's row.
+    pub rows: Vec<GradebookRow>,
+    /// `gradebook.csv`.
+    pub gradebook: PathBuf,
+    /// `similarity.md`, when asked for.
+    pub similarity: Option<PathBuf>,
+    /// Students graded by this run (the others were kept).
+    pub graded: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Rows with a given status.
+    pub fn count(&self, status: RowStatus) -> usize {
+        self.rows.iter().filter(|r| r.status == status).count()
+    }
+
+    /// One line for the end of a run.
+    pub fn line(&self) -> String {
+        format!(
+            "{} students: {} full marks, {} points lost, {} build failed, {} not gradable, {} missing; {} graded now in {}",
+            self.rows.len(),
+            self.count(RowStatus::FullMarks),
+            self.count(RowStatus::PointsLost),
+            self.count(RowStatus::BuildFailed),
+            self.count(RowStatus::NotGradable),
+            self.count(RowStatus::Missing),
+            self.graded,
+            progress::clock(self.elapsed)
+        )
+    }
+}
+
+/// Grades the class on this machine.
+pub fn run(
+    course: &Course,
+    opts: &BulkOptions,
+    progress: &mut Progress,
+) -> Result<Summary, BulkError> {
+    let start = Instant::now();
+    let factory =
+        SandboxFactory::new(course, opts.backend, opts.quiet).map_err(|e| BulkError::Backend {
+            backend: format!("{:?}", opts.backend).to_lowercase(),
+            message: format!("{e:#}"),
+        })?;
+    let run = Run::open(course, opts, factory.name())?;
+    run.record_unprepared(&factory)?;
+    let tasks = run.pending();
+    run.start_progress(&tasks, progress);
+    let scratch = run.store.work_dir().join("scratch");
+    let ctx = run.context(&factory, opts.retries);
+    let mut failure = None;
+    pool::run(&ctx, &tasks, opts.jobs, &scratch, &mut |o| {
+        if let Err(e) = run.save(&o) {
+            failure.get_or_insert(e);
+            return;
+        }
+        progress.finished(
+            &GradebookRow::from_report(&o.task.student, &o.report),
+            o.elapsed,
+            o.attempts,
+        );
+        // The gradebook is kept current, so an interrupted run still leaves one.
+        let _ = run.store.write_gradebook(&run.rows(), &run.scenarios());
+    });
+    progress.finish();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut summary = run.assemble(opts.similarity.as_ref())?;
+    summary.graded = tasks.len();
+    summary.elapsed = start.elapsed();
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn student_seeds_are_stable_and_distinct() {
+        assert_eq!(student_seed(1, "alice"), student_seed(1, "alice"));
+        assert_ne!(student_seed(1, "alice"), student_seed(1, "bob"));
+        assert_ne!(student_seed(1, "alice"), student_seed(2, "alice"));
+    }
+}

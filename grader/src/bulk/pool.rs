@@ -1,0 +1,232 @@
+//! The worker pool: N threads, each grading one submission at a time with its own
+//! scratch directory and its own sandbox (one guest per job), results sent back to the
+//! caller's thread. A grading that panics, or ends not gradable, is retried; whatever
+//! happens to one submission, the others go on.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::cli::BackendChoice;
+use crate::course::{Course, LabEntry};
+use crate::grade::{self, GradeOptions, PinnedSpec, Quiet};
+use crate::report::{Backend, BuildInfo, GradeReport, REPORT_FORMAT_VERSION};
+use crate::sandbox::guest::GuestSandbox;
+use crate::sandbox::local::LocalSandbox;
+use crate::sandbox::Sandbox;
+
+/// One submission to grade.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Task {
+    /// Student name.
+    pub student: String,
+    /// Directory to build.
+    pub dir: PathBuf,
+    /// Parameter seed.
+    pub seed: u64,
+    /// Content hash of the submission.
+    pub sha256: String,
+}
+
+/// What a finished task gives.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The task.
+    pub task: Task,
+    /// The final report.
+    pub report: GradeReport,
+    /// Gradings it took.
+    pub attempts: u32,
+    /// Wall time of all attempts.
+    pub elapsed: Duration,
+}
+
+/// Makes one sandbox per worker: the guest image is prepared once and shared (each job
+/// still boots its own guest); the local backend needs a private bin directory.
+#[derive(Debug, Clone)]
+pub enum SandboxFactory {
+    /// QEMU guests from this image.
+    Guest(GuestSandbox),
+    /// The agent on this host.
+    Local,
+}
+
+impl SandboxFactory {
+    /// Prepares the backend (building the guest image if needed).
+    pub fn new(
+        course: &Course,
+        backend: BackendChoice,
+        quiet: bool,
+    ) -> anyhow::Result<SandboxFactory> {
+        Ok(match backend {
+            BackendChoice::Qemu => SandboxFactory::Guest(crate::cli::guest_sandbox(course, quiet)?),
+            BackendChoice::Local => SandboxFactory::Local,
+        })
+    }
+
+    /// The backend's name in `bulk.json`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SandboxFactory::Guest(_) => "qemu",
+            SandboxFactory::Local => "local",
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            SandboxFactory::Guest(_) => Backend::Qemu,
+            SandboxFactory::Local => Backend::Local,
+        }
+    }
+
+    /// A sandbox for a worker whose scratch directory is `work`.
+    pub fn make(&self, work: &Path) -> Result<Box<dyn Sandbox>, crate::sandbox::SandboxError> {
+        Ok(match self {
+            SandboxFactory::Guest(g) => Box::new(g.clone()),
+            SandboxFactory::Local => Box::new(LocalSandbox::from_current_exe(work)?),
+        })
+    }
+}
+
+/// What every grading of the run shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The course.
+    pub course: &'a Course,
+    /// The lab.
+    pub lab: &'a LabEntry,
+    /// Its pinned spec.
+    pub pinned: &'a PinnedSpec,
+    /// The sandboxes.
+    pub factory: &'a SandboxFactory,
+    /// Extra gradings after an infrastructure fault.
+    pub retries: u32,
+}
+
+/// A report for a grading that could not even produce one (a panic, a sandbox that
+/// could not be made): not gradable, never a zero.
+pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeReport {
+    GradeReport {
+        format_version: REPORT_FORMAT_VERSION,
+        lab: ctx.lab.id.clone(),
+        title: ctx.lab.title.clone(),
+        submission: task.dir.display().to_string(),
+        language: None,
+        backend: ctx.factory.backend(),
+        gradable: false,
+        score: 0,
+        max_score: ctx.pinned.spec.max_score(),
+        build: BuildInfo::default(),
+        tests: Vec::new(),
+        audit: Default::default(),
+        duration_ms: 0,
+        seed: task.seed,
+        params: Default::default(),
+        not_gradable_reason: Some(reason),
+        spec_sha256: ctx.pinned.sha256.clone(),
+        notices: Vec::new(),
+        guest_ms: None,
+    }
+}
+
+/// One grading attempt in a fresh scratch directory; a panic becomes a not-gradable report.
+fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
+    let _ = std::fs::remove_dir_all(work);
+    if let Err(e) = std::fs::create_dir_all(work) {
+        return not_gradable(
+            ctx,
+            task,
+            format!(
+                "failed to create the scratch directory {}: {e}",
+                work.display()
+            ),
+        );
+    }
+    let sandbox = match ctx.factory.make(&work.join("sandbox")) {
+        Ok(s) => s,
+        Err(e) => return not_gradable(ctx, task, e.to_string()),
+    };
+    let opts = GradeOptions {
+        submission: task.dir.clone(),
+        seed: Some(task.seed),
+        work: work.join("run"),
+    };
+    let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        grade::grade(ctx.course, ctx.lab, sandbox.as_ref(), &opts, &mut Quiet)
+    }));
+    let report = match run {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => not_gradable(ctx, task, format!("the grader could not grade it: {e}")),
+        Err(panic) => not_gradable(
+            ctx,
+            task,
+            format!("the grader crashed: {}", panic_text(&panic)),
+        ),
+    };
+    let _ = std::fs::remove_dir_all(work);
+    report
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Grades a task, retrying after an infrastructure fault; the final report says when a
+/// retry was needed.
+pub fn grade_task(ctx: &Context<'_>, task: &Task, work: &Path) -> Outcome {
+    let start = Instant::now();
+    let mut report = attempt(ctx, task, work);
+    let mut attempts = 1;
+    let mut first_fault = None;
+    while !report.gradable && attempts <= ctx.retries {
+        first_fault.get_or_insert_with(|| report.not_gradable_reason.clone().unwrap_or_default());
+        attempts += 1;
+        report = attempt(ctx, task, work);
+    }
+    if let (Some(fault), true) = (first_fault, report.gradable) {
+        report.notices.push(format!(
+            "graded at attempt {attempts}, after an infrastructure fault: {fault}"
+        ));
+    }
+    Outcome {
+        task: task.clone(),
+        report,
+        attempts,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Grades every task on `jobs` threads (scratch directories `scratch/wN`), calling
+/// `on_done` on this thread as each one finishes, in completion order.
+pub fn run(
+    ctx: &Context<'_>,
+    tasks: &[Task],
+    jobs: usize,
+    scratch: &Path,
+    on_done: &mut dyn FnMut(Outcome),
+) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        for w in 0..jobs.clamp(1, tasks.len().max(1)) {
+            let (tx, next) = (tx.clone(), &next);
+            let work = scratch.join(format!("w{w}"));
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(task) = tasks.get(i) else { break };
+                if tx.send(grade_task(ctx, task, &work)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for outcome in rx {
+            on_done(outcome);
+        }
+    });
+}

@@ -1,0 +1,252 @@
+//! Progress of a bulk run: on a terminal, one redrawn line with a bar, done/total, how
+//! many lost points or are not gradable, and the ETA; otherwise (a log file, CI) one plain
+//! line per finished student.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::report::csv::{GradebookRow, RowStatus};
+
+/// Counts and clock of a run.
+pub struct Progress {
+    total: usize,
+    done: usize,
+    skipped: usize,
+    below_max: usize,
+    not_gradable: usize,
+    start: Instant,
+    tty: bool,
+    quiet: bool,
+    out: Box<dyn Write + Send>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.status_line())
+    }
+}
+
+/// `1m05s`, `42s`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl Progress {
+    /// Progress on stderr, redrawn in place when stderr is a terminal.
+    pub fn stderr(quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress::new(
+            Box::new(std::io::stderr()),
+            std::io::stderr().is_terminal(),
+            quiet,
+        )
+    }
+
+    /// Progress on any writer.
+    pub fn new(out: Box<dyn Write + Send>, tty: bool, quiet: bool) -> Progress {
+        Progress {
+            total: 0,
+            done: 0,
+            skipped: 0,
+            below_max: 0,
+            not_gradable: 0,
+            start: Instant::now(),
+            tty,
+            quiet,
+            out,
+        }
+    }
+
+    /// The run begins: `total` students, `skipped` of them already graded earlier.
+    pub fn start(&mut self, total: usize, skipped: usize) {
+        self.total = total;
+        self.skipped = skipped;
+        self.done = skipped;
+        self.start = Instant::now();
+        if skipped > 0 {
+            self.say(&format!(
+                "{skipped} of {total} already graded by an earlier run: kept, not redone"
+            ));
+        }
+        self.draw(None);
+    }
+
+    /// Counts a row that an earlier run finished (so failures include it).
+    pub fn count_kept(&mut self, row: &GradebookRow) {
+        self.tally(row);
+    }
+
+    fn tally(&mut self, row: &GradebookRow) {
+        match row.status {
+            RowStatus::FullMarks => {}
+            RowStatus::PointsLost | RowStatus::BuildFailed => self.below_max += 1,
+            RowStatus::NotGradable | RowStatus::Missing => self.not_gradable += 1,
+        }
+    }
+
+    /// A student is finished.
+    pub fn finished(&mut self, row: &GradebookRow, elapsed: Duration, attempts: u32) {
+        self.done += 1;
+        self.tally(row);
+        let score = row.score.map_or("-".to_string(), |s| s.to_string());
+        let retry = if attempts > 1 {
+            format!(", {attempts} attempts")
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "[{}/{}] {}: {score}/{} {} ({:.1} s{retry})",
+            self.done,
+            self.total,
+            row.student,
+            row.max_score,
+            row.status.as_str(),
+            elapsed.as_secs_f64()
+        );
+        self.draw(Some(&line));
+    }
+
+    /// A free-form message (kept above the bar on a terminal).
+    pub fn say(&mut self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.tty {
+            let _ = write!(self.out, "\r\x1b[2K");
+        }
+        let _ = writeln!(self.out, "bulk: {text}");
+        if self.tty {
+            self.draw(None);
+        }
+    }
+
+    fn eta(&self) -> Option<Duration> {
+        let graded = self.done.saturating_sub(self.skipped);
+        let left = self.total.saturating_sub(self.done);
+        (graded > 0 && left > 0).then(|| self.start.elapsed().mul_f64(left as f64 / graded as f64))
+    }
+
+    /// The status line: bar, counts, ETA.
+    pub fn status_line(&self) -> String {
+        const WIDTH: usize = 24;
+        let filled = (self.done * WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
+        let eta = self
+            .eta()
+            .map_or(String::new(), |d| format!(" · ETA {}", clock(d)));
+        format!(
+            "[{}{}] {}/{} · {} below max · {} not gradable · {}{eta}",
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            self.done,
+            self.total,
+            self.below_max,
+            self.not_gradable,
+            clock(self.start.elapsed())
+        )
+    }
+
+    fn draw(&mut self, line: Option<&str>) {
+        if self.quiet {
+            return;
+        }
+        if self.tty {
+            if let Some(l) = line {
+                let _ = writeln!(self.out, "\r\x1b[2K{l}");
+            }
+            let _ = write!(self.out, "\r\x1b[2K{}", self.status_line());
+        } else if let Some(l) = line {
+            let _ = writeln!(self.out, "bulk: {l}");
+        }
+        let _ = self.out.flush();
+    }
+
+    /// The run is over: leave the bar's line.
+    pub fn finish(&mut self) {
+        if self.tty && !self.quiet {
+            let _ = writeln!(self.out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn row(status: RowStatus, score: Option<u32>) -> GradebookRow {
+        GradebookRow {
+            student: "alice".into(),
+            score,
+            max_score: 26,
+            points: Default::default(),
+            status,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn plain_output_has_one_line_per_student_and_counts_failures() {
+        let buf = Shared::default();
+        let mut p = Progress::new(Box::new(buf.clone()), false, false);
+        p.start(3, 1);
+        p.count_kept(&row(RowStatus::FullMarks, Some(26)));
+        p.finished(
+            &row(RowStatus::BuildFailed, Some(0)),
+            Duration::from_millis(1500),
+            1,
+        );
+        p.finished(
+            &row(RowStatus::NotGradable, None),
+            Duration::from_millis(800),
+            2,
+        );
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("1 of 3 already graded"), "{text}");
+        assert!(
+            text.contains("[2/3] alice: 0/26 build_failed (1.5 s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[3/3] alice: -/26 not_gradable (0.8 s, 2 attempts)"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'), "no escape codes off a terminal");
+        assert!(
+            p.status_line()
+                .contains("3/3 · 1 below max · 1 not gradable"),
+            "{}",
+            p.status_line()
+        );
+    }
+
+    #[test]
+    fn eta_scales_with_what_is_left() {
+        let mut p = Progress::new(Box::new(std::io::sink()), true, true);
+        p.start(10, 0);
+        p.start = Instant::now() - Duration::from_secs(20);
+        p.done = 2;
+        let eta = p.eta().unwrap().as_secs();
+        assert!((79..=81).contains(&eta), "{eta}");
+        assert_eq!(clock(Duration::from_secs(65)), "1m05s");
+    }
+}

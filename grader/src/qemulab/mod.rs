@@ -1,0 +1,363 @@
+//! Lab 7, graded on the host: the student drives QEMU (`disk.sh`, `boot.sh`,
+//! `monitor.sh PHASE`, `guest.sh`) against the lab7 guest, and the grader checks each
+//! effect itself, over QMP and in the guest, then scores it into a [`GradeReport`]
+//! (backend `host`). Everything runs in a private temporary directory under deadlines,
+//! and every process the run started is killed at the end, whatever the student did.
+
+pub mod cmdline;
+pub mod console;
+pub mod guest;
+pub mod judge;
+pub mod net;
+pub mod observe;
+pub mod params;
+pub mod procs;
+pub mod record;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config::ConfigError;
+use crate::course::{sha256_hex, Course, LabEntry, LabKind};
+use crate::grade::{fresh_seed, GradeOptions, Progress};
+use crate::image::scratch::{self, ScratchDir};
+use crate::image::Image;
+use crate::report::{Backend, BuildInfo, GradeReport, REPORT_FORMAT_VERSION};
+use observe::Run;
+use procs::{Launcher, RunGuard, Token};
+use record::Observations;
+use spec::QemuLabSpec;
+
+/// Run directories, in the temporary directory (short: the QMP socket path must fit in
+/// a `sockaddr_un`).
+const RUN_PREFIX: &str = "grader-lab7-";
+
+/// Configuration problems (exit code 2); student failures and infrastructure faults are
+/// in the report.
+#[derive(Debug, thiserror::Error)]
+pub enum QemuLabError {
+    /// The spec is broken or differs from its pin.
+    #[error(transparent)]
+    Spec(#[from] ConfigError),
+    /// The lab is not a QEMU lab.
+    #[error("failed to grade {lab} on the host: it is not a QEMU lab (kind = {kind:?})")]
+    WrongKind {
+        /// Lab id.
+        lab: String,
+        /// Its kind.
+        kind: LabKind,
+    },
+    /// The submission directory does not exist.
+    #[error("failed to find the submission directory {0}")]
+    NoSubmission(PathBuf),
+}
+
+/// The course's spec for a QEMU lab, checked against its pin.
+#[derive(Debug, Clone)]
+pub struct PinnedQemuSpec {
+    /// The spec.
+    pub spec: QemuLabSpec,
+    /// SHA-256 of its text.
+    pub sha256: String,
+    /// Its file name (a submission's copy of it is ignored, with a notice).
+    pub file_name: String,
+}
+
+/// Loads a QEMU lab's spec and checks its pin.
+pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedQemuSpec, ConfigError> {
+    let path = course.path(&lab.spec);
+    let (spec, text) = QemuLabSpec::load(&path)?;
+    let sha256 = sha256_hex(text.as_bytes());
+    if let Some(pin) = lab.spec_sha256.as_ref().filter(|pin| **pin != sha256) {
+        return Err(ConfigError::Invalid {
+            path,
+            message: format!(
+                "content hash {sha256} differs from the spec_sha256 pinned in course.toml for {} ({pin}): if the change is intended, run `cargo grader pin`",
+                lab.id
+            ),
+        });
+    }
+    let file_name = lab
+        .spec
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(PinnedQemuSpec {
+        spec,
+        sha256,
+        file_name,
+    })
+}
+
+/// Grades one lab 7 submission with the guest `image` (see `crate::image::ensure`).
+pub fn grade(
+    course: &Course,
+    lab: &LabEntry,
+    image: &Image,
+    opts: &GradeOptions,
+    progress: &mut dyn Progress,
+) -> Result<GradeReport, QemuLabError> {
+    let start = Instant::now();
+    if lab.kind != LabKind::Qemu {
+        return Err(QemuLabError::WrongKind {
+            lab: lab.id.clone(),
+            kind: lab.kind,
+        });
+    }
+    if !opts.submission.is_dir() {
+        return Err(QemuLabError::NoSubmission(opts.submission.clone()));
+    }
+    let pinned = load_spec(course, lab)?;
+    let seed = opts.seed.unwrap_or_else(fresh_seed);
+    let mut params = params::draw(&pinned.spec.params, seed);
+    let mut report = empty_report(lab, &pinned, opts, seed);
+    report
+        .notices
+        .extend(tamper_notice(&opts.submission, &pinned));
+    let tmp = std::env::temp_dir();
+    let Some(port) = params::reserve_port(params.host_port, pinned.spec.params.host_port, &tmp)
+    else {
+        return Ok(not_gradable(
+            report,
+            "no free host port in the lab's host_port range".into(),
+            start,
+        ));
+    };
+    params.host_port = port.port;
+    report.params = params.report();
+    let run_result = run_and_judge(
+        course,
+        image,
+        &pinned,
+        &opts.submission,
+        params,
+        &mut report,
+        progress,
+    );
+    if let Err(why) = run_result {
+        return Ok(not_gradable(report, why, start));
+    }
+    report.total();
+    report.duration_ms = start.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Prepares the run, observes it, and puts the checks' results in `report`. `Err` says
+/// why the run is not gradable (an infrastructure fault).
+fn run_and_judge(
+    course: &Course,
+    image: &Image,
+    pinned: &PinnedQemuSpec,
+    submission: &Path,
+    params: params::Params,
+    report: &mut GradeReport,
+    progress: &mut dyn Progress,
+) -> Result<(), String> {
+    tools_present()?;
+    progress.phase("preparing the lab7 guest");
+    let (run, _dir) = prepare(course, image, &pinned.spec, submission, params)?;
+    let guard = RunGuard::new(run.token.clone());
+    let observed = observe::observe(&run, progress);
+    drop(guard);
+    let obs =
+        observed.map_err(|why| format!("the lab7 guest does not boot on this machine: {why}"))?;
+    if let Some(why) = port_race(&obs, &run) {
+        return Err(why);
+    }
+    let ctx = judge::Context {
+        params: &run.params,
+        disk: &run.disk.display().to_string(),
+        script_deadline: run.script_deadline,
+        stop_deadline: run.stop_deadline,
+    };
+    report.tests = judge::judge(&pinned.spec, &ctx, &obs);
+    report.guest_ms = obs.guest_ms;
+    Ok(())
+}
+
+/// QEMU and qemu-img, or what to install.
+fn tools_present() -> Result<(), String> {
+    crate::sandbox::qemu::qemu_available().map_err(|e| e.to_string())?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|d| d.join("qemu-img").is_file()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "failed to find qemu-img in PATH; install it with `{}`",
+            crate::sandbox::qemu::QEMU_INSTALL_HINT
+        ))
+    }
+}
+
+/// The run directory (scripts, guest, QMP files), owned by whoever runs the scripts.
+fn prepare(
+    course: &Course,
+    image: &Image,
+    spec: &QemuLabSpec,
+    submission: &Path,
+    params: params::Params,
+) -> Result<(Run, ScratchDir), String> {
+    let tmp = std::env::temp_dir();
+    scratch::sweep(&tmp, RUN_PREFIX);
+    let dir = ScratchDir::new(&tmp, RUN_PREFIX)
+        .map_err(|e| format!("failed to create a run directory in {}: {e}", tmp.display()))?;
+    let root = dir.path().to_owned();
+    let scripts = root.join("submission");
+    crate::build::copy_tree(submission, &scripts, &[])
+        .map_err(|e| format!("failed to copy {}: {e}", submission.display()))?;
+    let nonce = format!("{:016x}", fresh_seed());
+    let guest = guest::prepare(&course.root, image, &root, params.guest_port, &nonce)
+        .map_err(|e| error_chain(&e))?;
+    let socket = root.join("qmp.sock");
+    let qmp_config = guest::write_qmp_config(&root, &socket).map_err(|e| error_chain(&e))?;
+    let identity = procs::identity();
+    if let Some(id) = identity {
+        chown_tree(&root, id)
+            .map_err(|e| format!("failed to hand {} to uid {}: {e}", root.display(), id.uid))?;
+    }
+    let disk = root.join("disk.qcow2");
+    let env = environment(&params, &disk, &guest, &root);
+    let d = &spec.deadlines;
+    let run = Run {
+        params,
+        script_deadline: d.script.0,
+        boot_deadline: d.boot.0,
+        step_deadline: d.step.0,
+        stop_deadline: d.stop.0,
+        launcher: Launcher {
+            cwd: root.clone(),
+            env,
+            identity,
+        },
+        scripts,
+        disk,
+        socket,
+        qmp_config,
+        boot_stderr: root.join("boot.stderr"),
+        guest,
+        token: Token::new(),
+        nonce,
+    };
+    Ok((run, dir))
+}
+
+/// What every script gets: the parameters, the paths, a PATH to find QEMU, a HOME.
+fn environment(
+    params: &params::Params,
+    disk: &Path,
+    guest: &guest::GuestFiles,
+    root: &Path,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = params
+        .vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for (key, path) in [
+        ("DISK", disk),
+        ("KERNEL", &guest.kernel),
+        ("INITRD", &guest.initrd),
+        ("HOME", root),
+        ("TMPDIR", root),
+    ] {
+        env.push((key.to_owned(), path.display().to_string()));
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+    env.extend([
+        ("PATH".to_owned(), path),
+        ("LANG".to_owned(), "C.UTF-8".to_owned()),
+    ]);
+    env
+}
+
+fn chown_tree(path: &Path, id: procs::Identity) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(id.uid), Some(id.gid))?;
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), id)?;
+        }
+    }
+    Ok(())
+}
+
+/// A QEMU that could not forward the drawn port because something took it after the
+/// grader checked it was free: nobody's fault, run again.
+fn port_race(obs: &Observations, run: &Run) -> Option<String> {
+    let port = run.params.host_port;
+    let refused = obs
+        .boot
+        .stderr
+        .contains("Could not set up host forwarding rule")
+        && obs.boot.stderr.contains(&format!(":{port}-"));
+    let taken = std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port)).is_err();
+    (refused && taken).then(|| {
+        format!("host port {port} was taken by another program while QEMU started: run again")
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+fn empty_report(
+    lab: &LabEntry,
+    pinned: &PinnedQemuSpec,
+    opts: &GradeOptions,
+    seed: u64,
+) -> GradeReport {
+    GradeReport {
+        format_version: REPORT_FORMAT_VERSION,
+        lab: lab.id.clone(),
+        title: lab.title.clone(),
+        submission: opts.submission.display().to_string(),
+        language: None,
+        backend: Backend::Host,
+        gradable: true,
+        score: 0,
+        max_score: pinned.spec.max_score(),
+        // Nothing is compiled: the scripts are run as they are.
+        build: BuildInfo {
+            ok: true,
+            log: String::new(),
+            duration_ms: 0,
+        },
+        tests: Vec::new(),
+        audit: Default::default(),
+        duration_ms: 0,
+        seed,
+        params: Default::default(),
+        not_gradable_reason: None,
+        spec_sha256: pinned.sha256.clone(),
+        notices: Vec::new(),
+        guest_ms: None,
+    }
+}
+
+fn not_gradable(mut report: GradeReport, reason: String, start: Instant) -> GradeReport {
+    report.gradable = false;
+    report.not_gradable_reason = Some(reason);
+    report.tests.clear();
+    report.score = 0;
+    report.duration_ms = start.elapsed().as_millis() as u64;
+    report
+}
+
+/// A submission carrying its own, different copy of the spec is told it was ignored.
+fn tamper_notice(submission: &Path, pinned: &PinnedQemuSpec) -> Option<String> {
+    let local = submission.join(&pinned.file_name);
+    let bytes = std::fs::read(&local).ok()?;
+    (sha256_hex(&bytes) != pinned.sha256).then(|| {
+        format!(
+            "{} differs from the course's spec: the local copy was ignored and the course's pinned spec (sha256 {}) was used",
+            local.display(),
+            &pinned.sha256[..12]
+        )
+    })
+}

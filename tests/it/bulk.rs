@@ -1,0 +1,371 @@
+//! Bulk grading of a generated class of 30 (correct, wrong, non-compiling, hanging,
+//! crashing, tampered, disguised; folders, tarballs and zips): the gradebook matches the
+//! expected verdicts row by row in the guest, the Slurm path (a real single-node cluster,
+//! `.ci/slurm-setup.sh`) gives the same gradebook, and a run killed halfway resumes
+//! without redoing what finished.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
+
+use grader::bulk::class;
+use grader::course::Course;
+use grader::report::csv;
+
+use crate::util::{grader, root, tempdir, text};
+
+const CLASS_SEED: &str = "77";
+
+fn course() -> Course {
+    Course::discover(&root()).expect("the course loads")
+}
+
+fn gen_class(label: &str) -> PathBuf {
+    let dir = tempdir(label);
+    let out = grader(
+        &root(),
+        &[
+            "gen-class",
+            "lab1",
+            "--out",
+            dir.to_str().unwrap(),
+            "--size",
+            "30",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "gen-class failed:\n{stdout}\n{stderr}"
+    );
+    dir
+}
+
+fn bulk_args<'a>(class: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "bulk",
+        "lab1",
+        class.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--seed",
+        CLASS_SEED,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn assert_matches_class(class_dir: &Path, results: &Path) {
+    let bad =
+        class::check(&course(), class_dir, results).expect("expected.json and gradebook.csv load");
+    assert!(
+        bad.is_empty(),
+        "{} mismatch(es) with the expected verdicts:\n  {}",
+        bad.len(),
+        bad.join("\n  ")
+    );
+}
+
+/// The class graded once in the guest, shared by the tests that need it.
+struct Graded {
+    class: PathBuf,
+    results: PathBuf,
+}
+
+fn graded_in_guest() -> &'static Graded {
+    static ONCE: OnceLock<Graded> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let class = gen_class("bulk-guest-class");
+        let results = class.join("results");
+        let subs = class.join("submissions");
+        let out = grader(&root(), &bulk_args(&subs, &results, &["--similarity"]));
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "bulk failed:\n{stdout}\n{stderr}"
+        );
+        assert!(stdout.contains("30 students:"), "{stdout}");
+        Graded { class, results }
+    })
+}
+
+fn expected() -> Vec<class::Expected> {
+    class::load_expected(&graded_in_guest().class).unwrap()
+}
+
+fn gradebook(results: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
+    csv::records(&text)
+        .into_iter()
+        .map(|r| (r["student"].clone(), r))
+        .collect()
+}
+
+#[test]
+fn a_generated_class_gets_its_expected_gradebook_in_the_guest() {
+    let g = graded_in_guest();
+    assert_matches_class(&g.class, &g.results);
+    for e in expected() {
+        let dir = g.results.join("students").join(&e.student);
+        let report: grader::report::GradeReport =
+            serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+        assert_eq!(
+            report.backend,
+            grader::report::Backend::Qemu,
+            "{}",
+            e.student
+        );
+        let human = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+        assert!(
+            human.contains(&format!("Score: {}/{}", e.score, e.max_score)),
+            "{}: {human}",
+            e.student
+        );
+    }
+}
+
+#[test]
+fn a_tampered_spec_changes_nothing_and_the_report_says_so() {
+    let g = graded_in_guest();
+    let book = gradebook(&g.results);
+    let all = expected();
+    for t in all.iter().filter(|e| e.variant == "tampered") {
+        let twin = all
+            .iter()
+            .find(|e| e.variant == "plain" && e.fixture == t.fixture)
+            .expect("an untampered twin");
+        assert_eq!(
+            book[&t.student]["score"], book[&twin.student]["score"],
+            "{} vs {}",
+            t.student, twin.student
+        );
+        assert_eq!(
+            book[&t.student]["max_score"],
+            book[&twin.student]["max_score"]
+        );
+        let report = std::fs::read_to_string(
+            g.results
+                .join("students")
+                .join(&t.student)
+                .join("report.json"),
+        )
+        .unwrap();
+        assert!(
+            report.contains("the local copy was ignored"),
+            "{}: {report}",
+            t.student
+        );
+    }
+}
+
+fn language(results: &Path, student: &str) -> Option<grader::build::Language> {
+    let bytes = std::fs::read(results.join("students").join(student).join("report.json")).unwrap();
+    serde_json::from_slice::<grader::report::GradeReport>(&bytes)
+        .unwrap()
+        .language
+}
+
+#[test]
+fn disguised_copies_top_the_similarity_report() {
+    let g = graded_in_guest();
+    let text = std::fs::read_to_string(g.results.join("similarity.csv")).unwrap();
+    let pairs = csv::records(&text);
+    let lang = |s: &str| language(&g.results, s);
+    for d in expected().iter().filter(|e| e.variant == "disguised") {
+        let best = pairs
+            .iter()
+            .find(|p| p["student_a"] == d.student || p["student_b"] == d.student)
+            .unwrap_or_else(|| panic!("{} is in no pair:\n{text}", d.student));
+        let other = if best["student_a"] == d.student {
+            &best["student_b"]
+        } else {
+            &best["student_a"]
+        };
+        let score: f64 = best["similarity"].parse().unwrap();
+        assert!(score >= 0.9, "{} ~ {other}: {score}", d.student);
+        assert_eq!(
+            lang(&d.student),
+            lang(other),
+            "{} paired with {other}, a submission in another language",
+            d.student
+        );
+    }
+    let mixed: Vec<_> = pairs
+        .iter()
+        .filter(|p| lang(&p["student_a"]) != lang(&p["student_b"]))
+        .collect();
+    assert!(
+        mixed.is_empty(),
+        "a C and a Rust submission are never alike: {mixed:?}"
+    );
+}
+
+#[test]
+fn the_slurm_path_gives_the_same_gradebook() {
+    let g = graded_in_guest();
+    let results = g.class.join("results-slurm");
+    let subs = g.class.join("submissions");
+    let t = Instant::now();
+    let out = grader(&root(), &bulk_args(&subs, &results, &["--slurm"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bulk --slurm failed (is Slurm up? .ci/slurm-setup.sh):\n{stdout}\n{stderr}"
+    );
+    eprintln!(
+        "slurm path: 30 submissions in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(stderr.contains("submitted Slurm job"), "{stderr}");
+    let jobs: grader::slurm::Jobs =
+        serde_json::from_slice(&std::fs::read(results.join(".work/slurm/jobs.json")).unwrap())
+            .unwrap();
+    let logs = results.join(".work/slurm/logs");
+    for i in 0..30 {
+        let log = logs.join(format!("{}_{i}.log", jobs.jobs[0]));
+        assert!(
+            log.is_file(),
+            "array task {i} of job {} left no log",
+            jobs.jobs[0]
+        );
+    }
+    let local = std::fs::read_to_string(g.results.join("gradebook.csv")).unwrap();
+    let slurm = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
+    assert_eq!(slurm, local, "the Slurm and local gradebooks differ");
+    assert_matches_class(&g.class, &results);
+}
+
+fn done_files(results: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
+    let students = std::fs::read_dir(results.join("students"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    students
+        .filter_map(|e| {
+            let done = e.path().join("done.json");
+            let meta = std::fs::metadata(&done).ok()?;
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                (std::fs::read(&done).ok()?, meta.modified().ok()?),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_halfway_resumes_without_redoing_finished_rows() {
+    let class = gen_class("bulk-kill-class");
+    let results = class.join("results");
+    let subs = class.join("submissions");
+    let args = bulk_args(&subs, &results, &["--backend", "local"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-grader"))
+        .arg("grader")
+        .args(&args)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while done_files(&results).len() < 12 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = done_files(&results);
+    assert!(before.len() < 30, "killed too late to test anything");
+
+    let out = grader(&root(), &args);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("{} of 30 already graded", before.len())),
+        "{stderr}"
+    );
+    let after = done_files(&results);
+    for (student, kept) in &before {
+        assert_eq!(&after[student], kept, "{student} was graded again");
+    }
+    assert_eq!(after.len(), 30);
+    assert_matches_class(&class, &results);
+}
+
+/// Two submissions of the same crate name built in the shared target directory: one
+/// whose sources were copied while the other was being built must still be compiled from
+/// its own sources (cargo's freshness check compares mtimes and ignores the package's
+/// path), never handed the other's binary.
+#[test]
+fn a_rust_build_waiting_for_the_shared_directory_is_not_handed_another_binary() {
+    use grader::build::{build, BuildRequest, DirLock, GUEST_TARGET};
+    let target = tempdir("shared-target");
+    let fixture = |case: &str| {
+        let fx =
+            grader::fixture::Fixture::load(&root().join("tests/fixtures/lab1").join(case)).unwrap();
+        let dir = tempdir(&format!("race-{case}"));
+        fx.materialize(&root(), &dir).unwrap();
+        dir
+    };
+    let (good, bad) = (fixture("correct-rust"), fixture("no-compile"));
+    let programs = vec!["msgq".to_string()];
+    std::fs::create_dir_all(&target).unwrap();
+    // Another build holds the directory while the bad submission is copied and waits.
+    let held = DirLock::acquire(&target.join(".grader.lock")).unwrap();
+    let work = tempdir("race-work");
+    let waiting = std::thread::spawn({
+        let (bad, target, programs) = (bad.clone(), target.clone(), programs.clone());
+        move || {
+            let req = BuildRequest {
+                submission: &bad,
+                programs: &programs,
+                work: &work,
+                cargo_target_dir: &target,
+                skip: &[],
+            };
+            build(&req).unwrap()
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // That other build: the good crate, same name, finishing after the copy.
+    let good_build = tempdir("race-good-src");
+    grader::build::copy_tree(&good, &good_build, &[]).unwrap();
+    let manifest = good_build.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n[workspace]\n")).unwrap();
+    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--bins",
+            "--quiet",
+            "--target",
+            GUEST_TARGET,
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    drop(held);
+    let out = waiting.join().unwrap();
+    assert!(
+        !out.ok,
+        "the non-compiling submission was handed the other's binary:\n{}",
+        out.log
+    );
+    assert!(out.log.contains("mismatched types"), "{}", out.log);
+}
