@@ -120,6 +120,31 @@ pub struct LabEntry {
     pub kind: LabKind,
 }
 
+impl LabEntry {
+    /// Checks spec text against the pin; returns its SHA-256.
+    pub fn verify_pin(&self, path: &Path, text: &str) -> Result<String, ConfigError> {
+        let sha256 = sha256_hex(text.as_bytes());
+        match &self.spec_sha256 {
+            Some(pin) if *pin != sha256 => Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: format!(
+                    "content hash {sha256} differs from the spec_sha256 pinned in course.toml for {} ({pin}): if the change is intended, run `cargo grader pin`",
+                    self.id
+                ),
+            }),
+            _ => Ok(sha256),
+        }
+    }
+
+    /// The spec's file name (`lab.toml`): a submission's own copy of it is ignored.
+    pub fn spec_file_name(&self) -> String {
+        self.spec
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// A failure to load or use the course.
 #[derive(Debug, thiserror::Error)]
 pub enum CourseError {

@@ -72,24 +72,8 @@ pub struct PinnedSpec {
 pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedSpec, GradeError> {
     let path = course.path(&lab.spec);
     let (spec, text) = LabSpec::load(&path)?;
-    let sha256 = sha256_hex(text.as_bytes());
-    if let Some(pin) = &lab.spec_sha256 {
-        if *pin != sha256 {
-            return Err(crate::config::ConfigError::Invalid {
-                path,
-                message: format!(
-                    "content hash {sha256} differs from the spec_sha256 pinned in course.toml for {} ({pin}): if the change is intended, run `cargo grader pin`",
-                    lab.id
-                ),
-            }
-            .into());
-        }
-    }
-    let file_name = lab
-        .spec
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let sha256 = lab.verify_pin(&path, &text)?;
+    let file_name = lab.spec_file_name();
     Ok(PinnedSpec {
         spec,
         sha256,

@@ -68,21 +68,8 @@ pub struct PinnedQemuSpec {
 pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedQemuSpec, ConfigError> {
     let path = course.path(&lab.spec);
     let (spec, text) = QemuLabSpec::load(&path)?;
-    let sha256 = sha256_hex(text.as_bytes());
-    if let Some(pin) = lab.spec_sha256.as_ref().filter(|pin| **pin != sha256) {
-        return Err(ConfigError::Invalid {
-            path,
-            message: format!(
-                "content hash {sha256} differs from the spec_sha256 pinned in course.toml for {} ({pin}): if the change is intended, run `cargo grader pin`",
-                lab.id
-            ),
-        });
-    }
-    let file_name = lab
-        .spec
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let sha256 = lab.verify_pin(&path, &text)?;
+    let file_name = lab.spec_file_name();
     Ok(PinnedQemuSpec {
         spec,
         sha256,

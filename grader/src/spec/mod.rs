@@ -1,6 +1,6 @@
 //! The lab spec (`lab.toml`): programs, parameters drawn per run, scenarios made of steps
 //! with expectations. Loading validates everything a typo could break, so a broken spec
-//! fails before any student code runs. See `docs/spec-format.md`.
+//! fails before any student code runs. The format is documented in the README.
 
 pub mod compile;
 pub mod expect;
