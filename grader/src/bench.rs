@@ -34,7 +34,7 @@ pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result
             seed: Some(1),
             work: work.join("warm"),
         };
-        grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+        grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
         let mut times = Vec::new();
         let mut guest = Vec::new();
         for i in 0..runs {
@@ -44,7 +44,7 @@ pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result
                 work: work.join(format!("run{i}")),
             };
             let t = Instant::now();
-            let r = grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+            let r = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
             times.push(t.elapsed().as_secs_f64());
             if let Some(g) = r.guest_ms {
                 guest.push(g as f64 / 1000.0);

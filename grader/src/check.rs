@@ -75,9 +75,18 @@ pub fn run(
     let work = scratch_dir(course, "check")?;
     let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false)?;
     let mut outcome = CheckOutcome::default();
-    // Built on first need: only QEMU labs use it directly.
-    let mut image: Option<crate::image::Image> = None;
+    // Lab 7 drives QEMU itself: with `--backend local` it still needs the guest image,
+    // built on first need.
+    let mut guest: Option<Box<dyn crate::sandbox::Sandbox>> = None;
     for lab in selected {
+        let sandbox = if lab.kind == LabKind::Qemu && sandbox.guest_image().is_none() {
+            if guest.is_none() {
+                guest = Some(Box::new(crate::cli::guest_sandbox(course, false)?));
+            }
+            guest.as_ref().expect("built just above")
+        } else {
+            &sandbox
+        };
         let mut dirs: Vec<(PathBuf, Role)> = lab
             .solutions
             .iter()
@@ -90,16 +99,7 @@ pub fn run(
                 seed,
                 work: work.join(&lab.id),
             };
-            let report = match lab.kind {
-                LabKind::Ipc => grade::grade(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?,
-                LabKind::Qemu => {
-                    if image.is_none() {
-                        image = Some(crate::cli::guest_sandbox(course, false)?.image);
-                    }
-                    let image = image.as_ref().expect("built just above");
-                    crate::qemulab::grade(course, lab, image, &opts, &mut Quiet)?
-                }
-            };
+            let report = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
             let ok = verdict(role, &report);
             let want = match role {
                 Role::Solution => "full marks",

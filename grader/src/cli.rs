@@ -131,9 +131,6 @@ fn default_submission(course: &Course, lab: &LabEntry) -> PathBuf {
 pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let lab = course.lab(&cmd.lab)?.clone();
-    if lab.kind == LabKind::Qemu {
-        return grade_on_host(&course, &lab, cmd);
-    }
     let submission = cmd
         .submission
         .clone()
@@ -152,39 +149,8 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
         seed: cmd.seed,
         work: work.clone(),
     };
-    let report = grade::grade(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
+    let report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
     let _ = std::fs::remove_dir_all(&work);
-    render(&report, cmd)?;
-    Ok(report.exit_code())
-}
-
-/// A QEMU lab (lab 7): the student's scripts drive QEMU on this host against the guest
-/// image; `--backend qemu` (the default) is accepted, `local` has no meaning here.
-fn grade_on_host(course: &Course, lab: &LabEntry, cmd: &GradeCommand) -> Result<i32> {
-    if cmd.backend == BackendChoice::Local {
-        bail!(
-            "{} drives QEMU on this host itself: --backend local does not apply",
-            lab.id
-        );
-    }
-    let submission = cmd
-        .submission
-        .clone()
-        .unwrap_or_else(|| default_submission(course, lab));
-    let submission = std::fs::canonicalize(&submission).with_context(|| {
-        format!(
-            "submission directory {} does not exist",
-            submission.display()
-        )
-    })?;
-    let image = guest_sandbox(course, cmd.quiet)?.image;
-    let mut progress = StderrProgress { quiet: cmd.quiet };
-    let opts = GradeOptions {
-        submission,
-        seed: cmd.seed,
-        work: std::env::temp_dir(),
-    };
-    let report = crate::qemulab::grade(course, lab, &image, &opts, &mut progress)?;
     render(&report, cmd)?;
     Ok(report.exit_code())
 }

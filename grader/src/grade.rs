@@ -40,6 +40,35 @@ pub enum GradeError {
     /// The submission directory does not exist.
     #[error("submission directory {0} does not exist")]
     NoSubmission(PathBuf),
+    /// A QEMU lab (lab 7) failed to be graded for a configuration reason.
+    #[error(transparent)]
+    QemuLab(#[from] crate::qemulab::QemuLabError),
+    /// A QEMU lab needs the guest image, which the `local` backend does not have.
+    #[error("{lab} drives QEMU on this host itself: use the default qemu backend, not --backend local")]
+    NeedsGuestImage {
+        /// Lab id.
+        lab: String,
+    },
+}
+
+/// Grades a submission of any kind of lab: the scenario labs in `sandbox`, the QEMU lab
+/// (lab 7) on this host against the sandbox's guest image.
+pub fn grade_any(
+    course: &Course,
+    lab: &LabEntry,
+    sandbox: &dyn Sandbox,
+    opts: &GradeOptions,
+    progress: &mut dyn Progress,
+) -> Result<GradeReport, GradeError> {
+    match lab.kind {
+        crate::course::LabKind::Ipc => grade(course, lab, sandbox, opts, progress),
+        crate::course::LabKind::Qemu => {
+            let image = sandbox
+                .guest_image()
+                .ok_or_else(|| GradeError::NeedsGuestImage { lab: lab.id.clone() })?;
+            Ok(crate::qemulab::grade(course, lab, image, opts, progress)?)
+        }
+    }
 }
 
 /// Progress messages for people waiting on a run.

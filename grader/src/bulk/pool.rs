@@ -154,7 +154,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
         work: work.join("run"),
     };
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        grade::grade(ctx.course, ctx.lab, sandbox.as_ref(), &opts, &mut Quiet)
+        grade::grade_any(ctx.course, ctx.lab, sandbox.as_ref(), &opts, &mut Quiet)
     }));
     let report = match run {
         Ok(Ok(r)) => r,

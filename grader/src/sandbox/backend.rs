@@ -71,6 +71,10 @@ pub trait Sandbox {
     fn timeout_scale(&self) -> f64;
     /// uid/gid the student's programs run as (`None`: the agent's own).
     fn run_as(&self) -> Option<(u32, u32)>;
+    /// The guest image this sandbox boots, if it boots one (lab 7 drives QEMU with it).
+    fn guest_image(&self) -> Option<&crate::image::Image> {
+        None
+    }
     /// What to tell a waiting person.
     fn phase_name(&self) -> &'static str;
     /// Runs the job; `programs` are (name, host path); `work` is a scratch directory.

@@ -73,6 +73,10 @@ impl Sandbox for GuestSandbox {
         "booting the guest and running the scenarios"
     }
 
+    fn guest_image(&self) -> Option<&Image> {
+        Some(&self.image)
+    }
+
     fn run(
         &self,
         job: &Job,
