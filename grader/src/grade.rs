@@ -44,7 +44,9 @@ pub enum GradeError {
     #[error(transparent)]
     QemuLab(#[from] crate::qemulab::QemuLabError),
     /// A QEMU lab needs the guest image, which the `local` backend does not have.
-    #[error("{lab} drives QEMU on this host itself: use the default qemu backend, not --backend local")]
+    #[error(
+        "{lab} drives QEMU on this host itself: use the default qemu backend, not --backend local"
+    )]
     NeedsGuestImage {
         /// Lab id.
         lab: String,
@@ -65,7 +67,9 @@ pub fn grade_any(
         crate::course::LabKind::Qemu => {
             let image = sandbox
                 .guest_image()
-                .ok_or_else(|| GradeError::NeedsGuestImage { lab: lab.id.clone() })?;
+                .ok_or_else(|| GradeError::NeedsGuestImage {
+                    lab: lab.id.clone(),
+                })?;
             Ok(crate::qemulab::grade(course, lab, image, opts, progress)?)
         }
     }
