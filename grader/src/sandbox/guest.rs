@@ -11,6 +11,9 @@ use crate::image::Image;
 use crate::protocol::{Job, GUEST_BIN_DIR, GUEST_JOB_PATH};
 use crate::report::Backend;
 
+/// Boots tried before a guest that never starts its agent is declared not gradable.
+const BOOT_ATTEMPTS: u32 = 2;
+
 /// uid/gid of the `student` user in the guest image.
 pub const GUEST_STUDENT: (u32, u32) = (1000, 1000);
 
@@ -105,14 +108,26 @@ impl Sandbox for GuestSandbox {
             deadline,
             accel: self.accel,
         };
-        let run = qemu::run_guest(&self.image, &files, &opts)
-            .map_err(|e| SandboxError::Guest(error_chain(&e)))?;
-        let events = crate::grade::parse_events(&run.results);
-        let mut log = run.console.clone();
-        if !run.qemu_stderr.trim().is_empty() {
-            log.push_str("\nqemu: ");
-            log.push_str(&run.qemu_stderr);
-        }
+        // A guest whose agent never said hello failed before running any student code
+        // (e.g. a kernel panic at boot on an overloaded host): boot it once more.
+        let mut attempts = 0;
+        let (run, events, log) = loop {
+            attempts += 1;
+            let run = qemu::run_guest(&self.image, &files, &opts)
+                .map_err(|e| SandboxError::Guest(error_chain(&e)))?;
+            let events = crate::grade::parse_events(&run.results);
+            let mut log = run.console.clone();
+            if !run.qemu_stderr.trim().is_empty() {
+                log.push_str("\nqemu: ");
+                log.push_str(&run.qemu_stderr);
+            }
+            let started = events
+                .iter()
+                .any(|e| matches!(e, crate::protocol::AgentEvent::Hello { .. }));
+            if started || attempts == BOOT_ATTEMPTS {
+                break (run, events, log);
+            }
+        };
         if run.timed_out
             && !events
                 .iter()
