@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::build::{self, BuildRequest};
 use crate::course::{sha256_hex, Course, LabEntry};
 use crate::protocol::{AgentEvent, Job, ScenarioResult};
-use crate::report::{Backend, BuildInfo, GradeReport, REPORT_FORMAT_VERSION};
+use crate::report::{BuildInfo, GradeReport};
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::score::{self, Status, TestResult};
 use crate::spec::{compile, params, LabSpec};
@@ -149,11 +149,20 @@ pub fn grade(
             message,
         }
     })?;
-    let mut report = empty_report(course, lab, &pinned, opts, sandbox.backend(), seed);
+    let mut report = GradeReport::start(
+        lab,
+        &opts.submission,
+        sandbox.backend(),
+        seed,
+        pinned.spec.max_score(),
+        &pinned.sha256,
+    );
     report.params = vars.clone();
-    report
-        .notices
-        .extend(tamper_notices(&opts.submission, &pinned));
+    report.notices.extend(local_spec_notice(
+        &opts.submission,
+        &pinned.file_name,
+        &pinned.sha256,
+    ));
 
     progress.phase("building");
     let skip = [pinned.file_name.as_str()];
@@ -271,47 +280,6 @@ pub fn grade(
     Ok(report)
 }
 
-fn empty_report(
-    course: &Course,
-    lab: &LabEntry,
-    pinned: &PinnedSpec,
-    opts: &GradeOptions,
-    backend: Backend,
-    seed: u64,
-) -> GradeReport {
-    let _ = course;
-    GradeReport {
-        format_version: REPORT_FORMAT_VERSION,
-        lab: lab.id.clone(),
-        title: lab.title.clone(),
-        submission: opts.submission.display().to_string(),
-        language: None,
-        backend,
-        gradable: true,
-        score: 0,
-        max_score: pinned.spec.max_score(),
-        build: BuildInfo::default(),
-        tests: Vec::new(),
-        audit: Default::default(),
-        duration_ms: 0,
-        seed,
-        params: Default::default(),
-        not_gradable_reason: None,
-        spec_sha256: pinned.sha256.clone(),
-        notices: Vec::new(),
-        guest_ms: None,
-    }
-}
-
-fn not_gradable(mut report: GradeReport, reason: String, start: Instant) -> GradeReport {
-    report.gradable = false;
-    report.not_gradable_reason = Some(reason);
-    report.tests.clear();
-    report.score = 0;
-    report.duration_ms = start.elapsed().as_millis() as u64;
-    report
-}
-
 fn unbuilt(s: &crate::spec::ScenarioSpec, lang: crate::build::Language) -> TestResult {
     let what = match lang {
         crate::build::Language::Rust => "the crate did not compile",
@@ -330,17 +298,22 @@ fn unbuilt(s: &crate::spec::ScenarioSpec, lang: crate::build::Language) -> TestR
     }
 }
 
-/// A submission carrying its own copy of the spec: graded with the course's, and told so.
-fn tamper_notices(submission: &Path, pinned: &PinnedSpec) -> Vec<String> {
-    let local = submission.join(&pinned.file_name);
-    match std::fs::read(&local) {
-        Ok(bytes) if sha256_hex(&bytes) != pinned.sha256 => vec![format!(
+/// A submission carrying its own, different copy of the spec (`file_name`) is graded with
+/// the course's pinned one (`sha256`), and told so.
+pub fn local_spec_notice(submission: &Path, file_name: &str, sha256: &str) -> Option<String> {
+    let local = submission.join(file_name);
+    let bytes = std::fs::read(&local).ok()?;
+    (sha256_hex(&bytes) != sha256).then(|| {
+        format!(
             "{} differs from the course's spec: the local copy was ignored and the course's pinned spec (sha256 {}) was used",
             local.display(),
-            &pinned.sha256[..12]
-        )],
-        _ => Vec::new(),
-    }
+            &sha256[..12]
+        )
+    })
+}
+
+fn not_gradable(report: GradeReport, reason: String, start: Instant) -> GradeReport {
+    report.not_gradable(reason, start.elapsed())
 }
 
 /// Extracts scenario results from the agent's events; `Err` when the agent failed as a whole.

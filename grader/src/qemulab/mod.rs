@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::config::ConfigError;
-use crate::course::{sha256_hex, Course, LabEntry, LabKind};
+use crate::course::{Course, LabEntry, LabKind};
 use crate::grade::{fresh_seed, GradeOptions, Progress};
 use crate::image::scratch::{self, ScratchDir};
 use crate::image::Image;
-use crate::report::{Backend, BuildInfo, GradeReport, REPORT_FORMAT_VERSION};
+use crate::report::{Backend, GradeReport};
 use observe::Run;
 use procs::{Launcher, RunGuard, Token};
 use record::Observations;
@@ -98,10 +98,21 @@ pub fn grade(
     let pinned = load_spec(course, lab)?;
     let seed = opts.seed.unwrap_or_else(fresh_seed);
     let mut params = params::draw(&pinned.spec.params, seed);
-    let mut report = empty_report(lab, &pinned, opts, seed);
-    report
-        .notices
-        .extend(tamper_notice(&opts.submission, &pinned));
+    let mut report = GradeReport::start(
+        lab,
+        &opts.submission,
+        Backend::Host,
+        seed,
+        pinned.spec.max_score(),
+        &pinned.sha256,
+    );
+    // Nothing is compiled: the scripts are run as they are.
+    report.build.ok = true;
+    report.notices.extend(crate::grade::local_spec_notice(
+        &opts.submission,
+        &pinned.file_name,
+        &pinned.sha256,
+    ));
     let tmp = std::env::temp_dir();
     let Some(port) = params::reserve_port(params.host_port, pinned.spec.params.host_port, &tmp)
     else {
@@ -293,58 +304,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn empty_report(
-    lab: &LabEntry,
-    pinned: &PinnedQemuSpec,
-    opts: &GradeOptions,
-    seed: u64,
-) -> GradeReport {
-    GradeReport {
-        format_version: REPORT_FORMAT_VERSION,
-        lab: lab.id.clone(),
-        title: lab.title.clone(),
-        submission: opts.submission.display().to_string(),
-        language: None,
-        backend: Backend::Host,
-        gradable: true,
-        score: 0,
-        max_score: pinned.spec.max_score(),
-        // Nothing is compiled: the scripts are run as they are.
-        build: BuildInfo {
-            ok: true,
-            log: String::new(),
-            duration_ms: 0,
-        },
-        tests: Vec::new(),
-        audit: Default::default(),
-        duration_ms: 0,
-        seed,
-        params: Default::default(),
-        not_gradable_reason: None,
-        spec_sha256: pinned.sha256.clone(),
-        notices: Vec::new(),
-        guest_ms: None,
-    }
-}
-
-fn not_gradable(mut report: GradeReport, reason: String, start: Instant) -> GradeReport {
-    report.gradable = false;
-    report.not_gradable_reason = Some(reason);
-    report.tests.clear();
-    report.score = 0;
-    report.duration_ms = start.elapsed().as_millis() as u64;
-    report
-}
-
-/// A submission carrying its own, different copy of the spec is told it was ignored.
-fn tamper_notice(submission: &Path, pinned: &PinnedQemuSpec) -> Option<String> {
-    let local = submission.join(&pinned.file_name);
-    let bytes = std::fs::read(&local).ok()?;
-    (sha256_hex(&bytes) != pinned.sha256).then(|| {
-        format!(
-            "{} differs from the course's spec: the local copy was ignored and the course's pinned spec (sha256 {}) was used",
-            local.display(),
-            &pinned.sha256[..12]
-        )
-    })
+fn not_gradable(report: GradeReport, reason: String, start: Instant) -> GradeReport {
+    report.not_gradable(reason, start.elapsed())
 }

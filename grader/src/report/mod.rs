@@ -117,6 +117,48 @@ pub struct GradeReport {
 }
 
 impl GradeReport {
+    /// A report for a run that has not produced results yet.
+    pub fn start(
+        lab: &crate::course::LabEntry,
+        submission: &std::path::Path,
+        backend: Backend,
+        seed: u64,
+        max_score: u32,
+        spec_sha256: &str,
+    ) -> GradeReport {
+        GradeReport {
+            format_version: REPORT_FORMAT_VERSION,
+            lab: lab.id.clone(),
+            title: lab.title.clone(),
+            submission: submission.display().to_string(),
+            language: None,
+            backend,
+            gradable: true,
+            score: 0,
+            max_score,
+            build: BuildInfo::default(),
+            tests: Vec::new(),
+            audit: AuditSummary::default(),
+            duration_ms: 0,
+            seed,
+            params: Default::default(),
+            not_gradable_reason: None,
+            spec_sha256: spec_sha256.to_string(),
+            notices: Vec::new(),
+            guest_ms: None,
+        }
+    }
+
+    /// Marks the run as not gradable (an infrastructure fault): no tests, no score.
+    pub fn not_gradable(mut self, reason: String, elapsed: std::time::Duration) -> GradeReport {
+        self.gradable = false;
+        self.not_gradable_reason = Some(reason);
+        self.tests.clear();
+        self.score = 0;
+        self.duration_ms = elapsed.as_millis() as u64;
+        self
+    }
+
     /// The process exit code for this report.
     pub fn exit_code(&self) -> i32 {
         if !self.gradable {
