@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{make_sandbox, scratch_dir, BackendChoice};
 use crate::course::Course;
-use crate::grade::{self, GradeOptions, Quiet};
+use crate::events::Discard;
+use crate::grade;
+use crate::lab::GradeOptions;
+use crate::session::{make_sandbox, scratch_dir, BackendChoice};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -34,7 +36,7 @@ pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result
             seed: Some(1),
             work: work.join("warm"),
         };
-        grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+        grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Discard)?;
         let mut times = Vec::new();
         let mut guest = Vec::new();
         for i in 0..runs {
@@ -44,7 +46,7 @@ pub fn run(course: &Course, lab: &str, runs: u32, out: &mut dyn Write) -> Result
                 work: work.join(format!("run{i}")),
             };
             let t = Instant::now();
-            let r = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+            let r = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Discard)?;
             times.push(t.elapsed().as_secs_f64());
             if let Some(g) = r.guest_ms {
                 guest.push(g as f64 / 1000.0);

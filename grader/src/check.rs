@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{make_sandbox, scratch_dir, BackendChoice};
 use crate::course::{Course, LabKind};
-use crate::grade::{self, GradeOptions, Quiet};
+use crate::events::Discard;
+use crate::grade;
+use crate::lab::GradeOptions;
 use crate::report::GradeReport;
+use crate::session::{guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
 
 /// What the self-check expects of a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +83,7 @@ pub fn run(
     for lab in selected {
         let sandbox = if lab.kind == LabKind::Qemu && sandbox.guest_image().is_none() {
             if guest.is_none() {
-                guest = Some(Box::new(crate::cli::guest_sandbox(course, false)?));
+                guest = Some(Box::new(guest_sandbox(course, false)?));
             }
             guest.as_ref().expect("built just above")
         } else {
@@ -99,7 +101,7 @@ pub fn run(
                 seed,
                 work: work.join(&lab.id),
             };
-            let report = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Quiet)?;
+            let report = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Discard)?;
             let ok = verdict(role, &report);
             let want = match role {
                 Role::Solution => "full marks",

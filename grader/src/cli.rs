@@ -1,26 +1,18 @@
 //! The commands behind the CLI: each takes parsed options, does the work through the
-//! library, renders, and returns the process exit code.
+//! library, renders, and returns the process exit code. Nothing in the library imports
+//! this module: it is the top of the house.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::course::{Course, LabEntry, LabKind};
-use crate::grade::{self, GradeOptions, Progress};
+use crate::course::{Course, LabEntry};
+use crate::grade;
+use crate::lab::GradeOptions;
+use crate::progress::{BulkProgress, PhaseLines};
 use crate::report::{self, GradeReport, EXIT_FULL_MARKS, EXIT_POINTS_LOST};
-use crate::sandbox::guest::GuestSandbox;
-use crate::sandbox::local::LocalSandbox;
-use crate::sandbox::Sandbox;
-
-/// Which sandbox to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendChoice {
-    /// The QEMU guest.
-    Qemu,
-    /// This host.
-    Local,
-}
+use crate::session::{guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,71 +50,6 @@ pub struct GradeCommand {
     pub verbose: bool,
 }
 
-/// Progress lines on stderr.
-#[derive(Debug)]
-pub struct StderrProgress {
-    /// Silent.
-    pub quiet: bool,
-}
-
-impl Progress for StderrProgress {
-    fn phase(&mut self, what: &str) {
-        if !self.quiet {
-            eprintln!("grader: {what}…");
-        }
-    }
-}
-
-/// A fresh scratch directory under `target/grader-runs`.
-pub fn scratch_dir(course: &Course, label: &str) -> Result<PathBuf> {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let dir = course.root.join("target").join("grader-runs").join(format!(
-        "{label}-{}-{}",
-        std::process::id(),
-        t.as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
-    Ok(dir)
-}
-
-/// Makes the sandbox for a backend (building the guest image if needed).
-pub fn make_sandbox(
-    course: &Course,
-    backend: BackendChoice,
-    work: &Path,
-    quiet: bool,
-) -> Result<Box<dyn Sandbox>> {
-    match backend {
-        BackendChoice::Local => Ok(Box::new(LocalSandbox::from_current_exe(work)?)),
-        BackendChoice::Qemu => Ok(Box::new(guest_sandbox(course, quiet)?)),
-    }
-}
-
-/// The guest sandbox, with its image built or taken from the cache.
-pub fn guest_sandbox(course: &Course, quiet: bool) -> Result<GuestSandbox> {
-    crate::sandbox::qemu::qemu_available()
-        .context("QEMU is needed for the guest backend (or use --backend local)")?;
-    let mut sink: Box<dyn Write> = if quiet {
-        Box::new(std::io::sink())
-    } else {
-        Box::new(std::io::stderr())
-    };
-    let agent = crate::image::build_agent(&course.root, &mut *sink)
-        .context("failed to build the in-guest agent")?;
-    let image = crate::image::ensure(&course.root, &agent, &mut *sink)
-        .context("failed to build the guest image")?;
-    let accel = GuestSandbox::accel_for(&course.guest.accel, &image);
-    Ok(GuestSandbox {
-        image,
-        memory_mb: course.guest.memory_mb,
-        timeout_scale: course.guest.timeout_scale,
-        boot_deadline: course.guest.boot_deadline.0,
-        accel,
-    })
-}
-
 fn default_submission(course: &Course, lab: &LabEntry) -> PathBuf {
     course.path(&lab.dir)
 }
@@ -143,7 +70,7 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     })?;
     let work = scratch_dir(&course, &lab.id)?;
     let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet)?;
-    let mut progress = StderrProgress { quiet: cmd.quiet };
+    let mut progress = PhaseLines { quiet: cmd.quiet };
     let opts = GradeOptions {
         submission,
         seed: cmd.seed,
@@ -208,26 +135,9 @@ pub fn list(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     println!("{}", course.title);
     for lab in &course.labs {
-        let points = match lab.kind {
-            LabKind::Ipc => grade::load_spec(&course, lab)
-                .map(|p| {
-                    format!(
-                        "{} scenarios, {} points",
-                        p.spec.scenarios.len(),
-                        p.spec.max_score()
-                    )
-                })
-                .map_err(|e| e.to_string()),
-            LabKind::Qemu => crate::qemulab::load_spec(&course, lab)
-                .map(|p| {
-                    format!(
-                        "{} checks, {} points",
-                        p.spec.checks.len(),
-                        p.spec.max_score()
-                    )
-                })
-                .map_err(|e| e.to_string()),
-        };
+        let points = grade::engine(&course, lab)
+            .map(|e| format!("{}, {} points", e.outline(), e.max_score()))
+            .map_err(|e| e.to_string());
         let points = points.unwrap_or_else(|e| format!("spec error: {e}"));
         println!(
             "  {:<5} {:<7} {:<40} {} ({points})",
@@ -368,7 +278,7 @@ fn print_summary(summary: &crate::bulk::Summary) {
 /// `cargo grader bulk LAB SUBMISSIONS --out RESULTS`.
 pub fn bulk(cwd: &Path, cmd: &BulkCommand) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    let mut progress = crate::bulk::progress::Progress::stderr(cmd.bulk.quiet);
+    let mut progress = BulkProgress::stderr(cmd.bulk.quiet);
     let Some(slurm) = &cmd.slurm else {
         let summary = crate::bulk::run(&course, &cmd.bulk, &mut progress)?;
         print_summary(&summary);
@@ -393,7 +303,7 @@ pub fn bulk(cwd: &Path, cmd: &BulkCommand) -> Result<i32> {
 /// `cargo grader collect --out RESULTS`: assembles the gradebook of a `--no-wait` run.
 pub fn collect(cwd: &Path, out: &Path, wait: bool) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    let mut progress = crate::bulk::progress::Progress::stderr(false);
+    let mut progress = BulkProgress::stderr(false);
     let (summary, running) = crate::slurm::collect(&course, out, wait, &mut progress)?;
     print_summary(&summary);
     if running > 0 {

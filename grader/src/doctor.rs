@@ -64,7 +64,7 @@ pub fn diagnose(cwd: &Path) -> Vec<Finding> {
     }
     if let Ok(c) = &course {
         for lab in &c.labs {
-            if let Err(e) = crate::grade::load_spec(c, lab) {
+            if let Err(e) = crate::grade::engine(c, lab) {
                 out.push(finding(
                     &format!("{} spec", lab.id),
                     false,

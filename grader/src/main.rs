@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use grader::cli::{self, BackendChoice, Format};
+use grader::cli::{self, Format};
 use grader::report::EXIT_USAGE;
+use grader::session::BackendChoice;
 
 #[derive(Parser)]
 #[command(name = "cargo", bin_name = "cargo")]

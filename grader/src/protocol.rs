@@ -29,6 +29,17 @@ pub struct Job {
     pub run_as: Option<(u32, u32)>,
 }
 
+impl Job {
+    /// The deadline for a whole sandbox run: every scenario's own deadline plus `base`.
+    pub fn whole_run_deadline(&self, base: std::time::Duration) -> std::time::Duration {
+        base + self
+            .scenarios
+            .iter()
+            .map(|s| std::time::Duration::from_millis(s.timeout_ms))
+            .sum::<std::time::Duration>()
+    }
+}
+
 /// Resource limits for student processes (setrlimit before exec).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Limits {
@@ -271,6 +282,15 @@ pub enum AgentEvent {
     },
     /// Last line: everything was run.
     Done,
+}
+
+/// Parses the agent's JSON lines; a garbled line is skipped (a truncated last line after a
+/// crash is expected).
+pub fn parse_events(bytes: &[u8]) -> Vec<AgentEvent> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l.trim()).ok())
+        .collect()
 }
 
 /// Observations for one scenario.

@@ -6,17 +6,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bulk::pool::{self, Context, SandboxFactory, Task};
-use crate::bulk::progress::Progress;
+use crate::bulk::pool::{self, Context, Task};
 use crate::bulk::store::{write_atomic, Store};
 use crate::bulk::{BulkError, BulkOptions, Run, Summary};
-use crate::cli::BackendChoice;
 use crate::course::Course;
+use crate::events::{Event, Subscriber};
 use crate::report::csv::GradebookRow;
+use crate::session::{BackendChoice, SandboxFactory};
 
 /// Slurm's default `MaxArraySize` is 1001: larger classes are chunked to fit.
 const MAX_ARRAY_TASKS: usize = 1000;
@@ -221,7 +221,7 @@ pub fn wait(
     job: &str,
     tasks: &[Task],
     poll: Duration,
-    progress: &mut Progress,
+    events: &mut dyn Subscriber,
 ) -> Result<(), SlurmError> {
     let mut left = tasks.to_vec();
     loop {
@@ -229,11 +229,11 @@ pub fn wait(
         let still = unfinished(store, &left);
         for t in left.iter().filter(|t| !still.contains(t)) {
             if let (Some(d), Some(r)) = (store.done(&t.student), store.report(&t.student)) {
-                progress.finished(
-                    &GradebookRow::from_report(&t.student, &r),
-                    Duration::from_millis(d.duration_ms),
-                    d.attempts,
-                );
+                events.event(&Event::StudentGraded {
+                    row: &GradebookRow::from_report(&t.student, &r),
+                    elapsed: Duration::from_millis(d.duration_ms),
+                    attempts: d.attempts,
+                });
             }
         }
         left = still;
@@ -263,31 +263,21 @@ pub fn run(
     course: &Course,
     opts: &BulkOptions,
     slurm: &SlurmOptions,
-    progress: &mut Progress,
+    events: &mut dyn Subscriber,
 ) -> Result<Outcome, SlurmError> {
-    let start = Instant::now();
-    // Prepared here, once: the image is then in the shared cache when the tasks start.
-    let factory =
-        SandboxFactory::new(course, opts.backend, opts.quiet).map_err(|e| BulkError::Backend {
-            backend: format!("{:?}", opts.backend).to_lowercase(),
-            message: format!("{e:#}"),
-        })?;
-    let run = Run::open(course, opts, factory.name())?;
-    run.record_unprepared(&factory)?;
-    let tasks = run.pending();
-    run.start_progress(&tasks, progress);
+    // The backend is prepared here, once: the image is then in the shared cache when
+    // the tasks start.
+    let begun = crate::bulk::begin(course, opts, events)?;
+    let run = &begun.run;
     let mut jobs = load_jobs(&run.store);
     jobs.retries = opts.retries;
     jobs.similarity_threshold = opts.similarity.map(|o| o.threshold);
     let mut graded = 0;
-    if let Some(submitted) = rounds(&run, tasks, slurm, &mut jobs, progress, &mut graded)? {
+    let tasks = begun.tasks.clone();
+    if let Some(submitted) = rounds(run, tasks, slurm, &mut jobs, events, &mut graded)? {
         return Ok(submitted);
     }
-    progress.finish();
-    let mut summary = run.assemble(opts.similarity.as_ref())?;
-    summary.graded = graded;
-    summary.elapsed = start.elapsed();
-    Ok(Outcome::Done(summary))
+    Ok(Outcome::Done(begun.finish(opts, graded, events)?))
 }
 
 /// Submits the tasks and waits; resubmits once the students a lost task left without a
@@ -297,7 +287,7 @@ fn rounds(
     mut todo: Vec<Task>,
     slurm: &SlurmOptions,
     jobs: &mut Jobs,
-    progress: &mut Progress,
+    events: &mut dyn Subscriber,
     graded: &mut usize,
 ) -> Result<Option<Outcome>, SlurmError> {
     for round in 1..=2 {
@@ -305,24 +295,26 @@ fn rounds(
             break;
         }
         let (job, n) = submit(run, &todo, slurm, jobs.jobs.len() + 1)?;
-        progress.say(&format!(
+        let text = format!(
             "submitted Slurm job {job}: {n} array task(s) for {} student(s)",
             todo.len()
-        ));
+        );
+        events.event(&Event::Notice { text: &text });
         jobs.jobs.push(job.clone());
         save_jobs(&run.store, jobs)?;
         if !slurm.wait {
             let out = run.store.root.clone();
             return Ok(Some(Outcome::Submitted { job, tasks: n, out }));
         }
-        wait(&run.store, &job, &todo, slurm.poll, progress)?;
+        wait(&run.store, &job, &todo, slurm.poll, events)?;
         let left = unfinished(&run.store, &todo);
         *graded += todo.len() - left.len();
         if !left.is_empty() && round == 1 {
-            progress.say(&format!(
+            let text = format!(
                 "{} student(s) have no result after job {job}: resubmitting them once",
                 left.len()
-            ));
+            );
+            events.event(&Event::Notice { text: &text });
         }
         todo = left;
     }
@@ -335,7 +327,7 @@ pub fn collect(
     course: &Course,
     out: &Path,
     wait_for_jobs: bool,
-    progress: &mut Progress,
+    events: &mut dyn Subscriber,
 ) -> Result<(Summary, usize), SlurmError> {
     let run = Run::reopen(course, out)?;
     let jobs = load_jobs(&run.store);
@@ -344,9 +336,12 @@ pub fn collect(
         if in_queue(job)? {
             if wait_for_jobs {
                 let todo = run.pending();
-                progress.start(run.students.len(), run.students.len() - todo.len());
-                wait(&run.store, job, &todo, Duration::from_secs(2), progress)?;
-                progress.finish();
+                events.event(&Event::ClassStarted {
+                    students: run.students.len(),
+                    kept: run.students.len() - todo.len(),
+                });
+                wait(&run.store, job, &todo, Duration::from_secs(2), events)?;
+                events.event(&Event::ClassFinished);
             } else {
                 running += 1;
             }
@@ -382,7 +377,7 @@ pub fn run_task(
         .ok_or_else(|| file_err(out)("holds no bulk.json".into()))?;
     let jobs = load_jobs(&store);
     let lab = course.lab(&manifest.lab).map_err(BulkError::from)?.clone();
-    let pinned = crate::grade::load_spec(course, &lab).map_err(BulkError::from)?;
+    let engine = crate::grade::engine(course, &lab).map_err(BulkError::from)?;
     let backend = if manifest.backend == "local" {
         BackendChoice::Local
     } else {
@@ -393,9 +388,8 @@ pub fn run_task(
         message: format!("{e:#}"),
     })?;
     let ctx = Context {
-        course,
         lab: &lab,
-        pinned: &pinned,
+        engine: engine.as_ref(),
         factory: &factory,
         retries: jobs.retries,
     };

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 
 use super::class::{self, ClassOptions};
-use super::progress::Progress;
 use super::{BulkOptions, Summary};
 use crate::build::{self, BuildRequest};
-use crate::cli::{scratch_dir, BackendChoice};
 use crate::course::{Course, LabEntry};
 use crate::fixture::Fixture;
+use crate::progress::BulkProgress;
+use crate::session::{scratch_dir, BackendChoice, SandboxFactory};
 
 /// What to benchmark.
 #[derive(Debug, Clone)]
@@ -65,12 +65,12 @@ fn throughput(course: &Course, opts: &BenchOptions, dir: &Path, out: &mut dyn Wr
         quiet: true,
     };
     // The guest image and the agent are prepared before the clock starts.
-    super::pool::SandboxFactory::new(course, opts.backend, true)?;
+    SandboxFactory::new(course, opts.backend, true)?;
     let t = Instant::now();
     let summary: Summary = super::run(
         course,
         &bulk,
-        &mut Progress::new(Box::new(std::io::sink()), false, true),
+        &mut BulkProgress::new(Box::new(std::io::sink()), false, true),
     )?;
     let secs = t.elapsed().as_secs_f64();
     let bad = class::check(course, &class_dir, &bulk.out)?;
@@ -138,7 +138,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn rust_builds(course: &Course, lab: &LabEntry, dir: &Path, out: &mut dyn Write) -> Result<()> {
     const RUNS: usize = 3;
-    let spec = crate::grade::load_spec(course, lab)?;
+    let spec = crate::ipclab::load_spec(course, lab)?;
     let programs = &spec.spec.programs;
     let subs = rust_copies(course, lab, dir, RUNS + 3)?;
     let shared = course.root.join("target").join("submissions");

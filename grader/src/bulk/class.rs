@@ -41,7 +41,7 @@ pub enum ClassError {
     Fixture(#[from] fixture::FixtureError),
     /// The spec could not be loaded.
     #[error(transparent)]
-    Grade(#[from] crate::grade::GradeError),
+    Grade(#[from] crate::lab::GradeError),
     /// The course is wrong.
     #[error(transparent)]
     Course(#[from] crate::course::CourseError),
@@ -194,7 +194,7 @@ fn is_full(fx: &Fixture) -> bool {
 /// What every student of a class is made from.
 struct Material<'a> {
     course: &'a Course,
-    pinned: crate::grade::PinnedSpec,
+    pinned: crate::ipclab::PinnedSpec,
     spec_text: String,
     subs: PathBuf,
 }
@@ -218,7 +218,7 @@ pub fn generate(course: &Course, opts: &ClassOptions) -> Result<Vec<Expected>, C
     let spec_path = course.path(&lab.spec);
     let m = Material {
         course,
-        pinned: crate::grade::load_spec(course, &lab)?,
+        pinned: crate::ipclab::load_spec(course, &lab)?,
         spec_text: std::fs::read_to_string(&spec_path).map_err(io(&spec_path))?,
         subs,
     };

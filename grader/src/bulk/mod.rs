@@ -7,7 +7,6 @@ pub mod bench;
 pub mod class;
 pub mod disguise;
 pub mod pool;
-pub mod progress;
 pub mod store;
 pub mod submissions;
 
@@ -16,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::cli::BackendChoice;
 use crate::course::{Course, LabEntry};
-use crate::grade::{self, PinnedSpec};
+use crate::events::{Event, Subscriber};
+use crate::lab::{self, LabEngine};
 use crate::report::csv::{GradebookRow, RowStatus};
-use pool::{Context, SandboxFactory, Task};
-use progress::Progress;
+use crate::session::{BackendChoice, SandboxFactory};
+use pool::{Context, Task};
 use store::{Done, Manifest, Store};
 use submissions::{Entry, Prepared};
 
@@ -72,7 +71,7 @@ pub enum BulkError {
     },
     /// The lab or its spec is wrong.
     #[error(transparent)]
-    Grade(#[from] grade::GradeError),
+    Grade(#[from] lab::GradeError),
     /// The course is wrong.
     #[error(transparent)]
     Course(#[from] crate::course::CourseError),
@@ -137,8 +136,8 @@ pub struct Run {
     pub course: Course,
     /// The lab.
     pub lab: LabEntry,
-    /// Its pinned spec.
-    pub pinned: PinnedSpec,
+    /// Its engine, spec pinned.
+    pub engine: Box<dyn LabEngine>,
     /// The results directory.
     pub store: Store,
     /// The run's manifest.
@@ -152,7 +151,7 @@ impl Run {
     /// prepares every submission.
     pub fn open(course: &Course, opts: &BulkOptions, backend: &str) -> Result<Run, BulkError> {
         let lab = course.lab(&opts.lab)?.clone();
-        let pinned = grade::load_spec(course, &lab)?;
+        let engine = crate::grade::engine(course, &lab)?;
         let submissions = opts
             .submissions
             .canonicalize()
@@ -163,8 +162,8 @@ impl Run {
         let want = Manifest {
             format_version: store::MANIFEST_VERSION,
             lab: lab.id.clone(),
-            class_seed: opts.seed.unwrap_or_else(grade::fresh_seed),
-            spec_sha256: pinned.sha256.clone(),
+            class_seed: opts.seed.unwrap_or_else(lab::fresh_seed),
+            spec_sha256: engine.spec_sha256().to_owned(),
             backend: backend.into(),
             submissions: submissions.clone(),
         };
@@ -173,7 +172,7 @@ impl Run {
         Ok(Run {
             course: course.clone(),
             lab,
-            pinned,
+            engine,
             store,
             manifest,
             students,
@@ -193,8 +192,8 @@ impl Run {
             message: "missing: this is not a bulk results directory".into(),
         })?;
         let lab = course.lab(&manifest.lab)?.clone();
-        let pinned = grade::load_spec(course, &lab)?;
-        if pinned.sha256 != manifest.spec_sha256 {
+        let engine = crate::grade::engine(course, &lab)?;
+        if engine.spec_sha256() != manifest.spec_sha256 {
             return Err(BulkError::Mismatch {
                 out: store.root.clone(),
                 message: "the lab's spec changed since the run started".into(),
@@ -204,7 +203,7 @@ impl Run {
         Ok(Run {
             course: course.clone(),
             lab,
-            pinned,
+            engine,
             store,
             manifest,
             students,
@@ -213,12 +212,7 @@ impl Run {
 
     /// The scenario names, in spec order (the gradebook's columns).
     pub fn scenarios(&self) -> Vec<String> {
-        self.pinned
-            .spec
-            .scenarios
-            .iter()
-            .map(|s| s.name.clone())
-            .collect()
+        self.engine.test_names()
     }
 
     /// Prepared students without a final result, as tasks.
@@ -261,24 +255,28 @@ impl Run {
 
     /// Starts the progress display: students kept from an earlier run are counted in,
     /// those that could not be prepared are reported at once.
-    pub fn start_progress(&self, tasks: &[Task], progress: &mut Progress) {
+    pub fn start_progress(&self, tasks: &[Task], events: &mut dyn Subscriber) {
         let pending = |name: &str| tasks.iter().any(|t| t.student == name);
         let unprepared: Vec<&Student> = self
             .students
             .iter()
             .filter(|s| s.prepared.is_err())
             .collect();
-        progress.start(
-            self.students.len(),
-            self.students.len() - tasks.len() - unprepared.len(),
-        );
-        let max = self.pinned.spec.max_score();
+        events.event(&Event::ClassStarted {
+            students: self.students.len(),
+            kept: self.students.len() - tasks.len() - unprepared.len(),
+        });
+        let max = self.engine.max_score();
         for s in &self.students {
             let row = self.store.row(&s.entry.student, s.seed, max);
             if s.prepared.is_err() {
-                progress.finished(&row, Duration::ZERO, 1);
+                events.event(&Event::StudentGraded {
+                    row: &row,
+                    elapsed: Duration::ZERO,
+                    attempts: 1,
+                });
             } else if !pending(&s.entry.student) {
-                progress.count_kept(&row);
+                events.event(&Event::StudentKept { row: &row });
             }
         }
     }
@@ -286,9 +284,8 @@ impl Run {
     /// The grading context.
     pub fn context<'a>(&'a self, factory: &'a SandboxFactory, retries: u32) -> Context<'a> {
         Context {
-            course: &self.course,
             lab: &self.lab,
-            pinned: &self.pinned,
+            engine: self.engine.as_ref(),
             factory,
             retries,
         }
@@ -301,7 +298,7 @@ impl Run {
 
     /// Every student's current row.
     pub fn rows(&self) -> Vec<GradebookRow> {
-        let max = self.pinned.spec.max_score();
+        let max = self.engine.max_score();
         self.students
             .iter()
             .map(|s| self.store.row(&s.entry.student, s.seed, max))
@@ -429,17 +426,32 @@ impl Summary {
             self.count(RowStatus::NotGradable),
             self.count(RowStatus::Missing),
             self.graded,
-            progress::clock(self.elapsed)
+            crate::progress::clock(self.elapsed)
         )
     }
 }
 
-/// Grades the class on this machine.
-pub fn run(
+/// A bulk run ready to grade (here or through Slurm): the backend prepared, the results
+/// directory open, the students that could not be prepared recorded, the progress begun.
+#[derive(Debug)]
+pub struct Begun {
+    /// The run.
+    pub run: Run,
+    /// The sandboxes.
+    pub factory: SandboxFactory,
+    /// The students left to grade.
+    pub tasks: Vec<Task>,
+    /// When it began.
+    pub start: Instant,
+}
+
+/// Opens a bulk run: prepares the backend (the guest image is then in the shared cache
+/// for every grading, here or on Slurm nodes), the results directory and the class.
+pub fn begin(
     course: &Course,
     opts: &BulkOptions,
-    progress: &mut Progress,
-) -> Result<Summary, BulkError> {
+    events: &mut dyn Subscriber,
+) -> Result<Begun, BulkError> {
     let start = Instant::now();
     let factory =
         SandboxFactory::new(course, opts.backend, opts.quiet).map_err(|e| BulkError::Backend {
@@ -449,31 +461,61 @@ pub fn run(
     let run = Run::open(course, opts, factory.name())?;
     run.record_unprepared(&factory)?;
     let tasks = run.pending();
-    run.start_progress(&tasks, progress);
+    run.start_progress(&tasks, events);
+    Ok(Begun {
+        run,
+        factory,
+        tasks,
+        start,
+    })
+}
+
+impl Begun {
+    /// Ends the run: the progress closes, the gradebook (and the similarity report when
+    /// asked for) is written from every student's result.
+    pub fn finish(
+        &self,
+        opts: &BulkOptions,
+        graded: usize,
+        events: &mut dyn Subscriber,
+    ) -> Result<Summary, BulkError> {
+        events.event(&Event::ClassFinished);
+        let mut summary = self.run.assemble(opts.similarity.as_ref())?;
+        summary.graded = graded;
+        summary.elapsed = self.start.elapsed();
+        Ok(summary)
+    }
+}
+
+/// Grades the class on this machine.
+pub fn run(
+    course: &Course,
+    opts: &BulkOptions,
+    events: &mut dyn Subscriber,
+) -> Result<Summary, BulkError> {
+    let begun = begin(course, opts, events)?;
+    let (run, tasks) = (&begun.run, &begun.tasks);
     let scratch = run.store.work_dir().join("scratch");
-    let ctx = run.context(&factory, opts.retries);
+    let ctx = run.context(&begun.factory, opts.retries);
     let mut failure = None;
-    pool::run(&ctx, &tasks, opts.jobs, &scratch, &mut |o| {
+    pool::run(&ctx, tasks, opts.jobs, &scratch, &mut |o| {
         if let Err(e) = run.save(&o) {
             failure.get_or_insert(e);
             return;
         }
-        progress.finished(
-            &GradebookRow::from_report(&o.task.student, &o.report),
-            o.elapsed,
-            o.attempts,
-        );
+        events.event(&Event::StudentGraded {
+            row: &GradebookRow::from_report(&o.task.student, &o.report),
+            elapsed: o.elapsed,
+            attempts: o.attempts,
+        });
         // The gradebook is kept current, so an interrupted run still leaves one.
         let _ = run.store.write_gradebook(&run.rows(), &run.scenarios());
     });
-    progress.finish();
     if let Some(e) = failure {
+        events.event(&Event::ClassFinished);
         return Err(e);
     }
-    let mut summary = run.assemble(opts.similarity.as_ref())?;
-    summary.graded = tasks.len();
-    summary.elapsed = start.elapsed();
-    Ok(summary)
+    begun.finish(opts, tasks.len(), events)
 }
 
 #[cfg(test)]

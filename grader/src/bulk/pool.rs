@@ -9,13 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::cli::BackendChoice;
-use crate::course::{Course, LabEntry};
-use crate::grade::{self, GradeOptions, PinnedSpec, Quiet};
-use crate::report::{Backend, BuildInfo, GradeReport, REPORT_FORMAT_VERSION};
-use crate::sandbox::guest::GuestSandbox;
-use crate::sandbox::local::LocalSandbox;
-use crate::sandbox::Sandbox;
+use crate::course::LabEntry;
+use crate::events::Discard;
+use crate::lab::{GradeOptions, LabEngine};
+use crate::report::{BuildInfo, GradeReport, REPORT_FORMAT_VERSION};
+use crate::session::SandboxFactory;
 
 /// One submission to grade.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,62 +41,13 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// Makes one sandbox per worker: the guest image is prepared once and shared (each job
-/// still boots its own guest); the local backend needs a private bin directory.
-#[derive(Debug, Clone)]
-pub enum SandboxFactory {
-    /// QEMU guests from this image.
-    Guest(GuestSandbox),
-    /// The agent on this host.
-    Local,
-}
-
-impl SandboxFactory {
-    /// Prepares the backend (building the guest image if needed).
-    pub fn new(
-        course: &Course,
-        backend: BackendChoice,
-        quiet: bool,
-    ) -> anyhow::Result<SandboxFactory> {
-        Ok(match backend {
-            BackendChoice::Qemu => SandboxFactory::Guest(crate::cli::guest_sandbox(course, quiet)?),
-            BackendChoice::Local => SandboxFactory::Local,
-        })
-    }
-
-    /// The backend's name in `bulk.json`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            SandboxFactory::Guest(_) => "qemu",
-            SandboxFactory::Local => "local",
-        }
-    }
-
-    fn backend(&self) -> Backend {
-        match self {
-            SandboxFactory::Guest(_) => Backend::Qemu,
-            SandboxFactory::Local => Backend::Local,
-        }
-    }
-
-    /// A sandbox for a worker whose scratch directory is `work`.
-    pub fn make(&self, work: &Path) -> Result<Box<dyn Sandbox>, crate::sandbox::SandboxError> {
-        Ok(match self {
-            SandboxFactory::Guest(g) => Box::new(g.clone()),
-            SandboxFactory::Local => Box::new(LocalSandbox::from_current_exe(work)?),
-        })
-    }
-}
-
 /// What every grading of the run shares.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    /// The course.
-    pub course: &'a Course,
     /// The lab.
     pub lab: &'a LabEntry,
-    /// Its pinned spec.
-    pub pinned: &'a PinnedSpec,
+    /// Its engine, spec pinned.
+    pub engine: &'a dyn LabEngine,
     /// The sandboxes.
     pub factory: &'a SandboxFactory,
     /// Extra gradings after an infrastructure fault.
@@ -117,7 +66,7 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
         backend: ctx.factory.backend(),
         gradable: false,
         score: 0,
-        max_score: ctx.pinned.spec.max_score(),
+        max_score: ctx.engine.max_score(),
         build: BuildInfo::default(),
         tests: Vec::new(),
         audit: Default::default(),
@@ -125,7 +74,7 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
         seed: task.seed,
         params: Default::default(),
         not_gradable_reason: Some(reason),
-        spec_sha256: ctx.pinned.sha256.clone(),
+        spec_sha256: ctx.engine.spec_sha256().to_owned(),
         notices: Vec::new(),
         guest_ms: None,
     }
@@ -154,7 +103,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
         work: work.join("run"),
     };
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        grade::grade_any(ctx.course, ctx.lab, sandbox.as_ref(), &opts, &mut Quiet)
+        ctx.engine.grade(sandbox.as_ref(), &opts, &mut Discard)
     }));
     let report = match run {
         Ok(Ok(r)) => r,

@@ -15,15 +15,17 @@ pub mod procs;
 pub mod record;
 pub mod spec;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::config::ConfigError;
 use crate::course::{Course, LabEntry, LabKind};
-use crate::grade::{fresh_seed, GradeOptions, Progress};
+use crate::events::{self, Phase, Subscriber};
 use crate::image::scratch::{self, ScratchDir};
 use crate::image::Image;
+use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabEngine};
 use crate::report::{Backend, GradeReport};
+use crate::sandbox::Sandbox;
 use observe::Run;
 use procs::{Launcher, RunGuard, Token};
 use record::Observations;
@@ -32,26 +34,6 @@ use spec::QemuLabSpec;
 /// Run directories, in the temporary directory (short: the QMP socket path must fit in
 /// a `sockaddr_un`).
 const RUN_PREFIX: &str = "grader-lab7-";
-
-/// Configuration problems (exit code 2); student failures and infrastructure faults are
-/// in the report.
-#[derive(Debug, thiserror::Error)]
-pub enum QemuLabError {
-    /// The spec is broken or differs from its pin.
-    #[error(transparent)]
-    Spec(#[from] ConfigError),
-    /// The lab is not a QEMU lab.
-    #[error("failed to grade {lab} on the host: it is not a QEMU lab (kind = {kind:?})")]
-    WrongKind {
-        /// Lab id.
-        lab: String,
-        /// Its kind.
-        kind: LabKind,
-    },
-    /// The submission directory does not exist.
-    #[error("failed to find the submission directory {0}")]
-    NoSubmission(PathBuf),
-}
 
 /// The course's spec for a QEMU lab, checked against its pin.
 #[derive(Debug, Clone)]
@@ -77,25 +59,84 @@ pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedQemuSpec, Conf
     })
 }
 
+/// A QEMU lab of a course (lab 7), its spec pinned. It is graded on the host with the
+/// guest image of the sandbox it is given.
+#[derive(Debug)]
+pub struct QemuLab {
+    course: Course,
+    lab: LabEntry,
+    pinned: PinnedQemuSpec,
+}
+
+impl QemuLab {
+    /// Loads the lab's spec; a lab of another kind is an error.
+    pub fn load(course: &Course, lab: &LabEntry) -> Result<QemuLab, GradeError> {
+        if lab.kind != LabKind::Qemu {
+            return Err(GradeError::WrongKind {
+                lab: lab.id.clone(),
+                engine: "driving QEMU on the host",
+                kind: lab.kind,
+            });
+        }
+        let pinned = load_spec(course, lab)?;
+        Ok(QemuLab {
+            course: course.clone(),
+            lab: lab.clone(),
+            pinned,
+        })
+    }
+}
+
+impl LabEngine for QemuLab {
+    fn spec_sha256(&self) -> &str {
+        &self.pinned.sha256
+    }
+
+    fn spec_file_name(&self) -> &str {
+        &self.pinned.file_name
+    }
+
+    fn max_score(&self) -> u32 {
+        self.pinned.spec.max_score()
+    }
+
+    fn test_names(&self) -> Vec<String> {
+        let checks = self.pinned.spec.checks.iter();
+        checks.map(|c| c.name.as_str().to_owned()).collect()
+    }
+
+    fn outline(&self) -> String {
+        format!("{} checks", self.pinned.spec.checks.len())
+    }
+
+    fn grade(
+        &self,
+        sandbox: &dyn Sandbox,
+        opts: &GradeOptions,
+        events: &mut dyn Subscriber,
+    ) -> Result<GradeReport, GradeError> {
+        let image = sandbox
+            .guest_image()
+            .ok_or_else(|| GradeError::NeedsGuestImage {
+                lab: self.lab.id.clone(),
+            })?;
+        grade(&self.course, &self.lab, &self.pinned, image, opts, events)
+    }
+}
+
 /// Grades one lab 7 submission with the guest `image` (see `crate::image::ensure`).
-pub fn grade(
+fn grade(
     course: &Course,
     lab: &LabEntry,
+    pinned: &PinnedQemuSpec,
     image: &Image,
     opts: &GradeOptions,
-    progress: &mut dyn Progress,
-) -> Result<GradeReport, QemuLabError> {
+    events: &mut dyn Subscriber,
+) -> Result<GradeReport, GradeError> {
     let start = Instant::now();
-    if lab.kind != LabKind::Qemu {
-        return Err(QemuLabError::WrongKind {
-            lab: lab.id.clone(),
-            kind: lab.kind,
-        });
-    }
     if !opts.submission.is_dir() {
-        return Err(QemuLabError::NoSubmission(opts.submission.clone()));
+        return Err(GradeError::NoSubmission(opts.submission.clone()));
     }
-    let pinned = load_spec(course, lab)?;
     let seed = opts.seed.unwrap_or_else(fresh_seed);
     let mut params = params::draw(&pinned.spec.params, seed);
     let mut report = GradeReport::start(
@@ -108,7 +149,7 @@ pub fn grade(
     );
     // Nothing is compiled: the scripts are run as they are.
     report.build.ok = true;
-    report.notices.extend(crate::grade::local_spec_notice(
+    report.notices.extend(local_spec_notice(
         &opts.submission,
         &pinned.file_name,
         &pinned.sha256,
@@ -127,11 +168,11 @@ pub fn grade(
     let run_result = run_and_judge(
         course,
         image,
-        &pinned,
+        pinned,
         &opts.submission,
         params,
         &mut report,
-        progress,
+        events,
     );
     if let Err(why) = run_result {
         return Ok(not_gradable(report, why, start));
@@ -150,13 +191,13 @@ fn run_and_judge(
     submission: &Path,
     params: params::Params,
     report: &mut GradeReport,
-    progress: &mut dyn Progress,
+    events: &mut dyn Subscriber,
 ) -> Result<(), String> {
     tools_present()?;
-    progress.phase("preparing the lab7 guest");
+    events::phase(events, Phase::Step, "preparing the lab7 guest");
     let (run, _dir) = prepare(course, image, &pinned.spec, submission, params)?;
     let guard = RunGuard::new(run.token.clone());
-    let observed = observe::observe(&run, progress);
+    let observed = observe::observe(&run, events);
     drop(guard);
     let obs =
         observed.map_err(|why| format!("the lab7 guest does not boot on this machine: {why}"))?;
@@ -170,6 +211,9 @@ fn run_and_judge(
         stop_deadline: run.stop_deadline,
     };
     report.tests = judge::judge(&pinned.spec, &ctx, &obs);
+    for result in &report.tests {
+        events.event(&crate::events::Event::Scored { result });
+    }
     report.guest_ms = obs.guest_ms;
     Ok(())
 }

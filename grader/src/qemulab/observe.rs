@@ -71,12 +71,16 @@ pub struct Run {
 /// boot here): the run is not gradable.
 pub fn observe(
     run: &Run,
-    progress: &mut dyn crate::grade::Progress,
+    progress: &mut dyn crate::events::Subscriber,
 ) -> Result<Observations, String> {
     let mut obs = Observations::default();
-    progress.phase("running disk.sh");
+    crate::events::phase(progress, crate::events::Phase::Step, "running disk.sh");
     obs.disk = observe_disk(run);
-    progress.phase("running boot.sh (your VM)");
+    crate::events::phase(
+        progress,
+        crate::events::Phase::Step,
+        "running boot.sh (your VM)",
+    );
     let started = Instant::now();
     let mut session = match Session::start(run) {
         Ok(session) => session,
@@ -92,7 +96,11 @@ pub fn observe(
     if obs.boot.booted != Booted::Ready {
         session.end();
         if needs_probe(&obs.boot) {
-            progress.phase("booting the lab7 guest with the grader's own command line");
+            crate::events::phase(
+                progress,
+                crate::events::Phase::Step,
+                "booting the lab7 guest with the grader's own command line",
+            );
             guest::probe(
                 &run.guest,
                 &run.launcher,
@@ -316,7 +324,7 @@ impl<'a> Session<'a> {
     }
 
     /// Every phase after the boot.
-    fn live(&mut self, progress: &mut dyn crate::grade::Progress) -> LiveObs {
+    fn live(&mut self, progress: &mut dyn crate::events::Subscriber) -> LiveObs {
         let deadline = Instant::now() + NETWORK_WAIT;
         let mut live = LiveObs {
             network: Some(net::fetch_facts(
@@ -330,13 +338,13 @@ impl<'a> Session<'a> {
                 .map(|q| q.blocks().map_err(|e| e.to_string())),
             ..LiveObs::default()
         };
-        progress.phase("monitor.sh hotplug");
+        crate::events::phase(progress, crate::events::Phase::Step, "monitor.sh hotplug");
         live.hotplug = self.hotplug();
-        progress.phase("guest.sh");
+        crate::events::phase(progress, crate::events::Phase::Step, "guest.sh");
         live.online = self.online(&live.hotplug);
-        progress.phase("monitor.sh balloon");
+        crate::events::phase(progress, crate::events::Phase::Step, "monitor.sh balloon");
         live.balloon = self.balloon(live.online.facts_error.is_none());
-        progress.phase("monitor.sh stop");
+        crate::events::phase(progress, crate::events::Phase::Step, "monitor.sh stop");
         live.stop = self.stop();
         live
     }

@@ -102,7 +102,7 @@ impl Sandbox for GuestSandbox {
                 mode: 0o755,
             });
         }
-        let deadline = crate::grade::whole_run_deadline(job, self.boot_deadline);
+        let deadline = job.whole_run_deadline(self.boot_deadline);
         let opts = QemuOptions {
             memory_mb: self.memory_mb,
             deadline,
@@ -115,7 +115,7 @@ impl Sandbox for GuestSandbox {
             attempts += 1;
             let run = qemu::run_guest(&self.image, &files, &opts)
                 .map_err(|e| SandboxError::Guest(error_chain(&e)))?;
-            let events = crate::grade::parse_events(&run.results);
+            let events = crate::protocol::parse_events(&run.results);
             let mut log = run.console.clone();
             if !run.qemu_stderr.trim().is_empty() {
                 log.push_str("\nqemu: ");

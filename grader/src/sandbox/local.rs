@@ -97,7 +97,7 @@ impl Sandbox for LocalSandbox {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| SandboxError::Start(format!("{}: {e}", program.to_string_lossy())))?;
-        let deadline = crate::grade::whole_run_deadline(job, self.margin);
+        let deadline = job.whole_run_deadline(self.margin);
         let start = Instant::now();
         let stderr = child.stderr.take().expect("piped");
         let reader = std::thread::spawn(move || {
@@ -124,7 +124,7 @@ impl Sandbox for LocalSandbox {
         let log = reader.join().unwrap_or_default();
         let bytes = std::fs::read(&out_path).unwrap_or_default();
         Ok(SandboxRun {
-            events: crate::grade::parse_events(&bytes),
+            events: crate::protocol::parse_events(&bytes),
             guest_ms: None,
             log,
         })

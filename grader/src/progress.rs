@@ -1,14 +1,31 @@
-//! Progress of a bulk run: on a terminal, one redrawn line with a bar, done/total, how
-//! many lost points or are not gradable, and the ETA; otherwise (a log file, CI) one plain
-//! line per finished student.
+//! Progress for people, rendered from the run's events: [`PhaseLines`] prints a line on
+//! stderr as each phase of one grading begins; [`BulkProgress`] follows a bulk run — on a
+//! terminal, one redrawn line with a bar, done/total, how many lost points or are not
+//! gradable, and the ETA; otherwise (a log file, CI) one plain line per finished student.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::events::{Event, Subscriber};
 use crate::report::csv::{GradebookRow, RowStatus};
 
-/// Counts and clock of a run.
-pub struct Progress {
+/// `grader: building…`, one line on stderr per phase of a grading.
+#[derive(Debug)]
+pub struct PhaseLines {
+    /// Silent.
+    pub quiet: bool,
+}
+
+impl Subscriber for PhaseLines {
+    fn event(&mut self, event: &Event<'_>) {
+        if let (Event::Phase { what, .. }, false) = (event, self.quiet) {
+            eprintln!("grader: {what}…");
+        }
+    }
+}
+
+/// Counts and clock of a bulk run.
+pub struct BulkProgress {
     total: usize,
     done: usize,
     skipped: usize,
@@ -20,7 +37,7 @@ pub struct Progress {
     out: Box<dyn Write + Send>,
 }
 
-impl std::fmt::Debug for Progress {
+impl std::fmt::Debug for BulkProgress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.status_line())
     }
@@ -36,11 +53,11 @@ pub fn clock(d: Duration) -> String {
     }
 }
 
-impl Progress {
+impl BulkProgress {
     /// Progress on stderr, redrawn in place when stderr is a terminal.
-    pub fn stderr(quiet: bool) -> Progress {
+    pub fn stderr(quiet: bool) -> BulkProgress {
         use std::io::IsTerminal;
-        Progress::new(
+        BulkProgress::new(
             Box::new(std::io::stderr()),
             std::io::stderr().is_terminal(),
             quiet,
@@ -48,8 +65,8 @@ impl Progress {
     }
 
     /// Progress on any writer.
-    pub fn new(out: Box<dyn Write + Send>, tty: bool, quiet: bool) -> Progress {
-        Progress {
+    pub fn new(out: Box<dyn Write + Send>, tty: bool, quiet: bool) -> BulkProgress {
+        BulkProgress {
             total: 0,
             done: 0,
             skipped: 0,
@@ -176,6 +193,23 @@ impl Progress {
     }
 }
 
+impl Subscriber for BulkProgress {
+    fn event(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::ClassStarted { students, kept } => self.start(students, kept),
+            Event::StudentKept { row } => self.count_kept(row),
+            Event::StudentGraded {
+                row,
+                elapsed,
+                attempts,
+            } => self.finished(row, elapsed, attempts),
+            Event::Notice { text } => self.say(text),
+            Event::ClassFinished => self.finish(),
+            Event::Phase { .. } | Event::Scored { .. } | Event::Graded { .. } => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +241,7 @@ mod tests {
     #[test]
     fn plain_output_has_one_line_per_student_and_counts_failures() {
         let buf = Shared::default();
-        let mut p = Progress::new(Box::new(buf.clone()), false, false);
+        let mut p = BulkProgress::new(Box::new(buf.clone()), false, false);
         p.start(3, 1);
         p.count_kept(&row(RowStatus::FullMarks, Some(26)));
         p.finished(
@@ -241,7 +275,7 @@ mod tests {
 
     #[test]
     fn eta_scales_with_what_is_left() {
-        let mut p = Progress::new(Box::new(std::io::sink()), true, true);
+        let mut p = BulkProgress::new(Box::new(std::io::sink()), true, true);
         p.start(10, 0);
         p.start = Instant::now() - Duration::from_secs(20);
         p.done = 2;

@@ -1,0 +1,303 @@
+//! Scenario labs (labs 1–6): load the pinned spec, draw the parameters, build the
+//! submission, run the compiled scenarios in a sandbox through the agent, and score what
+//! the agent observed into a [`GradeReport`].
+
+use std::time::Instant;
+
+use crate::build::{self, BuildOutput, BuildRequest, Language};
+use crate::course::{Course, LabEntry, LabKind};
+use crate::events::{self, Event, Phase, Subscriber};
+use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabEngine};
+use crate::protocol::{AgentEvent, Job, ScenarioResult};
+use crate::report::{BuildInfo, GradeReport};
+use crate::sandbox::{Sandbox, SandboxRun};
+use crate::score::{self, Status, TestResult};
+use crate::spec::{compile, params, LabSpec, ScenarioSpec};
+
+/// A spec loaded from the course, verified against its pin.
+#[derive(Debug, Clone)]
+pub struct PinnedSpec {
+    /// The spec.
+    pub spec: LabSpec,
+    /// SHA-256 of its text.
+    pub sha256: String,
+    /// The file name inside the lab directory (`lab.toml`), so a submission's copy can be
+    /// recognised and ignored.
+    pub file_name: String,
+}
+
+/// Loads the course's spec for a scenario lab and checks its pin.
+pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedSpec, GradeError> {
+    let path = course.path(&lab.spec);
+    let (spec, text) = LabSpec::load(&path)?;
+    let sha256 = lab.verify_pin(&path, &text)?;
+    let file_name = lab.spec_file_name();
+    Ok(PinnedSpec {
+        spec,
+        sha256,
+        file_name,
+    })
+}
+
+/// A scenario lab of a course, its spec pinned.
+#[derive(Debug)]
+pub struct IpcLab {
+    course: Course,
+    lab: LabEntry,
+    pinned: PinnedSpec,
+}
+
+impl IpcLab {
+    /// Loads the lab's spec; a lab of another kind is an error.
+    pub fn load(course: &Course, lab: &LabEntry) -> Result<IpcLab, GradeError> {
+        if lab.kind != LabKind::Ipc {
+            return Err(GradeError::WrongKind {
+                lab: lab.id.clone(),
+                engine: "scenarios",
+                kind: lab.kind,
+            });
+        }
+        let pinned = load_spec(course, lab)?;
+        Ok(IpcLab {
+            course: course.clone(),
+            lab: lab.clone(),
+            pinned,
+        })
+    }
+
+    /// The pinned spec.
+    pub fn pinned(&self) -> &PinnedSpec {
+        &self.pinned
+    }
+
+    fn spec_error(&self, message: String) -> GradeError {
+        crate::config::ConfigError::Invalid {
+            path: self.course.path(&self.lab.spec),
+            message,
+        }
+        .into()
+    }
+
+    fn build(&self, opts: &GradeOptions) -> Result<BuildOutput, build::BuildError> {
+        let skip = [self.pinned.file_name.as_str()];
+        build::build(&BuildRequest {
+            submission: &opts.submission,
+            programs: &self.pinned.spec.programs,
+            work: &opts.work.join("build"),
+            cargo_target_dir: &self.course.root.join("target").join("submissions"),
+            skip: &skip,
+        })
+    }
+
+    /// The agent's job: every scenario compiled for this sandbox.
+    fn job(&self, sandbox: &dyn Sandbox, vars: &crate::config::Vars) -> Result<Job, GradeError> {
+        let spec = &self.pinned.spec;
+        let target = compile::Target {
+            bin_dir: &sandbox.bin_dir(),
+            timeout_scale: sandbox.timeout_scale(),
+        };
+        let scenarios = spec
+            .scenarios
+            .iter()
+            .map(|s| compile::scenario(spec, s, vars, &target))
+            .collect::<Result<_, _>>()
+            .map_err(|message| self.spec_error(message))?;
+        Ok(Job {
+            lab: self.lab.id.clone(),
+            bin_dir: sandbox.bin_dir(),
+            scenarios,
+            limits: self.course.limits.to_limits(),
+            run_as: sandbox.run_as(),
+        })
+    }
+
+    /// Scores the agent's observations; `Err` says why the run is not gradable.
+    fn score(
+        &self,
+        job: &Job,
+        run: &SandboxRun,
+        vars: &crate::config::Vars,
+        events: &mut dyn Subscriber,
+    ) -> Result<Vec<TestResult>, String> {
+        let results =
+            collect_results(&run.events).map_err(|reason| format!("{reason}{}", run.log_tail()))?;
+        if let Some(missing) = job
+            .scenarios
+            .iter()
+            .find(|s| !results.iter().any(|r| r.name == s.name))
+        {
+            return Err(format!(
+                "the sandbox stopped before reporting scenario `{}`{}",
+                missing.name,
+                run.log_tail()
+            ));
+        }
+        let spec = &self.pinned.spec;
+        let tests = spec.scenarios.iter().zip(&job.scenarios).map(|(s, j)| {
+            let r = results
+                .iter()
+                .find(|r| r.name == s.name)
+                .expect("checked above");
+            let result = score::evaluate(s, &j.steps, r, vars);
+            events.event(&Event::Scored { result: &result });
+            result
+        });
+        Ok(tests.collect())
+    }
+}
+
+impl LabEngine for IpcLab {
+    fn spec_sha256(&self) -> &str {
+        &self.pinned.sha256
+    }
+
+    fn spec_file_name(&self) -> &str {
+        &self.pinned.file_name
+    }
+
+    fn max_score(&self) -> u32 {
+        self.pinned.spec.max_score()
+    }
+
+    fn test_names(&self) -> Vec<String> {
+        self.pinned
+            .spec
+            .scenarios
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    fn outline(&self) -> String {
+        format!("{} scenarios", self.pinned.spec.scenarios.len())
+    }
+
+    fn grade(
+        &self,
+        sandbox: &dyn Sandbox,
+        opts: &GradeOptions,
+        events: &mut dyn Subscriber,
+    ) -> Result<GradeReport, GradeError> {
+        let start = Instant::now();
+        if !opts.submission.is_dir() {
+            return Err(GradeError::NoSubmission(opts.submission.clone()));
+        }
+        let seed = opts.seed.unwrap_or_else(fresh_seed);
+        let vars = params::draw(&self.pinned.spec.params, seed)
+            .map_err(|message| self.spec_error(message))?;
+        let mut report = GradeReport::start(
+            &self.lab,
+            &opts.submission,
+            sandbox.backend(),
+            seed,
+            self.max_score(),
+            &self.pinned.sha256,
+        );
+        report.params = vars.clone();
+        report.notices.extend(local_spec_notice(
+            &opts.submission,
+            &self.pinned.file_name,
+            &self.pinned.sha256,
+        ));
+        events::phase(events, Phase::Build, "building");
+        let built = match self.build(opts) {
+            Ok(b) => b,
+            Err(e) => {
+                return Ok(
+                    report.not_gradable(format!("the build could not run: {e}"), start.elapsed())
+                )
+            }
+        };
+        report.language = Some(built.language);
+        report.build = BuildInfo {
+            ok: built.ok,
+            log: built.log.clone(),
+            duration_ms: built.duration.as_millis() as u64,
+        };
+        if !built.ok {
+            report.tests = self
+                .pinned
+                .spec
+                .scenarios
+                .iter()
+                .map(|s| unbuilt(s, built.language))
+                .collect();
+            return Ok(finish(report, start));
+        }
+        let job = self.job(sandbox, &vars)?;
+        events::phase(events, Phase::Scenarios, sandbox.phase_name());
+        let run = match sandbox.run(&job, &built.programs, &opts.work) {
+            Ok(r) => r,
+            Err(e) => return Ok(report.not_gradable(e.to_string(), start.elapsed())),
+        };
+        report.guest_ms = run.guest_ms;
+        match self.score(&job, &run, &vars, events) {
+            Ok(tests) => report.tests = tests,
+            Err(reason) => return Ok(report.not_gradable(reason, start.elapsed())),
+        }
+        notice_errors(&mut report);
+        Ok(finish(report, start))
+    }
+}
+
+/// Totals and times a report.
+fn finish(mut report: GradeReport, start: Instant) -> GradeReport {
+    report.total();
+    report.duration_ms = start.elapsed().as_millis() as u64;
+    report
+}
+
+/// Scenarios the grader could not run are named in a notice.
+fn notice_errors(report: &mut GradeReport) {
+    let bad: Vec<&str> = report
+        .tests
+        .iter()
+        .filter(|t| t.status == Status::Error)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !bad.is_empty() {
+        let text = format!(
+            "scenario(s) {} could not be run by the grader; they are reported as errors",
+            bad.join(", ")
+        );
+        report.notices.push(text);
+    }
+}
+
+fn unbuilt(s: &ScenarioSpec, lang: Language) -> TestResult {
+    let what = match lang {
+        Language::Rust => "the crate did not compile",
+        Language::C => "the C sources did not compile",
+    };
+    TestResult {
+        name: s.name.clone(),
+        title: s.title.clone(),
+        status: Status::Failed,
+        score: 0,
+        max_score: s.max_points(),
+        message: format!("{what}: see the compiler's message above (build.log)"),
+        hint: None,
+        duration_ms: 0,
+        leaks: Vec::new(),
+    }
+}
+
+/// Extracts scenario results from the agent's events; `Err` when the agent failed as a whole.
+pub fn collect_results(events: &[AgentEvent]) -> Result<Vec<ScenarioResult>, String> {
+    if let Some(AgentEvent::Fatal { message }) = events
+        .iter()
+        .find(|e| matches!(e, AgentEvent::Fatal { .. }))
+    {
+        return Err(format!("the agent failed: {message}"));
+    }
+    if !events.iter().any(|e| matches!(e, AgentEvent::Hello { .. })) {
+        return Err("the agent never started (no hello on the results channel)".into());
+    }
+    Ok(events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Scenario(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect())
+}
