@@ -247,6 +247,11 @@ impl Tree {
         self.insert(path, Entry::root(Node::Symlink(target.into()), 0o777))
     }
 
+    /// Whether the tree has no entry at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Whether `path` has an entry.
     pub fn contains(&self, path: &str) -> bool {
         self.entries.contains_key(path.trim_start_matches('/'))

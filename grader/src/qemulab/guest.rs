@@ -4,8 +4,6 @@
 //! IPC agent's. The kernel is copied into the run directory so that an unprivileged QEMU
 //! can read it wherever the workspace lives.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,6 +12,7 @@ use super::console::{Console, Stop, READY};
 use super::procs::{self, Launcher, Token};
 use crate::cpio::Tree;
 use crate::image::Image;
+use crate::sandbox::qemu::QemuLine;
 
 /// The lab7 guest's `/init`, relative to the workspace root.
 pub const INIT_PATH: &str = "vm-images/lab7/init";
@@ -42,6 +41,9 @@ pub enum GuestError {
     /// The overlay archive could not be built.
     #[error("failed to build the lab7 guest's archive")]
     Cpio(#[from] crate::cpio::CpioError),
+    /// The guest's initrd could not be written.
+    #[error("failed to write the lab7 guest's initrd")]
+    Initrd(#[from] crate::sandbox::qemu::InitrdError),
 }
 
 /// The files the student's `-kernel` and `-initrd` name.
@@ -74,29 +76,8 @@ pub fn prepare(
     let env = format!("GUEST_PORT={guest_port}\nLAB7_NONCE={nonce}\n");
     overlay.file("etc/lab7.env", 0o644, env.into_bytes())?;
     let initrd = run_dir.join("initrd.cpio");
-    append_overlay(&image.initrd, &overlay, &initrd)?;
+    crate::sandbox::qemu::initrd::append(&image.initrd, &overlay, &initrd)?;
     Ok(GuestFiles { kernel, initrd })
-}
-
-/// The base archive, zero-padded to 4 bytes (else the kernel ignores what follows), then
-/// the overlay.
-fn append_overlay(base: &Path, overlay: &Tree, dest: &Path) -> Result<(), GuestError> {
-    let write_err = |source| GuestError::Write {
-        path: dest.to_owned(),
-        source,
-    };
-    let len = std::fs::copy(base, dest).map_err(|source| GuestError::Read {
-        path: base.to_owned(),
-        source,
-    })?;
-    let mut out = OpenOptions::new()
-        .append(true)
-        .open(dest)
-        .map_err(write_err)?;
-    let pad = ((4 - len % 4) % 4) as usize;
-    out.write_all(&[0u8; 3][..pad]).map_err(write_err)?;
-    overlay.write(std::io::BufWriter::new(&mut out))?;
-    Ok(())
 }
 
 /// The grader's QMP socket as a `-readconfig` file: unlike `-qmp`, which cancels the
@@ -126,19 +107,13 @@ pub fn probe(
     deadline: Duration,
 ) -> Result<(), String> {
     let qemu = crate::sandbox::qemu::qemu_available().map_err(|e| e.to_string())?;
-    let args: Vec<&std::ffi::OsStr> = vec![
-        "-nographic".as_ref(),
-        "-m".as_ref(),
-        "256".as_ref(),
-        "-kernel".as_ref(),
-        files.kernel.as_os_str(),
-        "-initrd".as_ref(),
-        files.initrd.as_os_str(),
-        "-append".as_ref(),
-        // See sandbox::qemu::KERNEL_APPEND: a loaded host must not fail this probe.
-        "console=ttyS0 no_timer_check".as_ref(),
-    ];
-    let mut command = launcher.command(&qemu, &args, token);
+    let mut line = QemuLine::new();
+    // See sandbox::qemu::KERNEL_APPEND: a loaded host must not fail this probe.
+    line.nographic()
+        .memory(256)
+        .boot(&files.kernel, &files.initrd, "console=ttyS0 no_timer_check");
+    let args = line.as_args();
+    let mut command = launcher.command(&qemu, args, token);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

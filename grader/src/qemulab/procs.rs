@@ -22,8 +22,6 @@ pub const TOKEN_VAR: &str = "GRADER_LAB7_RUN";
 pub const NOBODY: u32 = 65534;
 /// Bytes of a script's stdout and stderr kept.
 const OUTPUT_CAP: u64 = 64 << 10;
-/// How often waits poll.
-const POLL: Duration = Duration::from_millis(10);
 /// Rounds of SIGKILL before giving up on a process that keeps forking.
 const KILL_ROUNDS: usize = 200;
 
@@ -113,50 +111,22 @@ impl Launcher {
         if let Some(id) = self.identity {
             command.uid(id.uid).gid(id.gid);
         }
-        limit_and_tie_to_parent(&mut command);
+        crate::sandbox::child::tie_to_parent(&mut command, &LIMITS);
         command
     }
 }
 
-/// rlimits, then `PR_SET_PDEATHSIG` (after std's uid change, which would clear it).
-fn limit_and_tie_to_parent(command: &mut Command) {
-    let parent = std::process::id();
-    let hook = move || {
-        let limits: [(libc::__rlimit_resource_t, u64); 5] = [
-            (libc::RLIMIT_CORE, 0),
-            // A raw disk of the largest drawn size is a sparse file of that length.
-            (libc::RLIMIT_FSIZE, 2 << 30),
-            (libc::RLIMIT_NOFILE, 1024),
-            (libc::RLIMIT_CPU, 600),
-            // Counts threads of the uid (QEMU has a dozen); stops a fork bomb as nobody.
-            (libc::RLIMIT_NPROC, 512),
-        ];
-        for (resource, value) in limits {
-            let lim = libc::rlimit {
-                rlim_cur: value,
-                rlim_max: value,
-            };
-            // SAFETY: setrlimit with a valid pointer to a stack value; async-signal-safe.
-            if unsafe { libc::setrlimit(resource, &lim) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        // SAFETY: prctl with integer arguments only, async-signal-safe.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: getppid has no preconditions and is async-signal-safe.
-        if unsafe { libc::getppid() } as u32 != parent {
-            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-        }
-        Ok(())
-    };
-    // SAFETY: the hook runs between fork and exec and only makes async-signal-safe
-    // syscalls (setrlimit, prctl, getppid) without allocating.
-    unsafe {
-        command.pre_exec(hook);
-    }
-}
+/// rlimits for everything a lab 7 run starts, set before exec with the death signal
+/// (see [`crate::sandbox::child::tie_to_parent`]).
+const LIMITS: [crate::sandbox::child::Rlimit; 5] = [
+    (libc::RLIMIT_CORE, 0),
+    // A raw disk of the largest drawn size is a sparse file of that length.
+    (libc::RLIMIT_FSIZE, 2 << 30),
+    (libc::RLIMIT_NOFILE, 1024),
+    (libc::RLIMIT_CPU, 600),
+    // Counts threads of the uid (QEMU has a dozen); stops a fork bomb as nobody.
+    (libc::RLIMIT_NPROC, 512),
+];
 
 /// Pids (not zombies) whose environment holds a token `token` covers.
 pub fn tagged(token: &Token) -> Vec<i32> {
@@ -427,12 +397,8 @@ fn capture<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<String> 
 /// Waits for `child` until `deadline`, then SIGKILLs its process group. Returns its
 /// status (`None` if it could not be reaped) and whether the deadline hit.
 pub fn wait_or_kill(child: &mut Child, deadline: Instant) -> (Option<ExitStatus>, bool) {
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return (Some(status), false),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
-            _ => break,
-        }
+    if let Ok(Some(status)) = crate::sandbox::child::wait_until(child, deadline) {
+        return (Some(status), false);
     }
     // SAFETY: kill(2) on the process group our unreaped child leads (process_group(0)
     // made its pid the group id; the pid cannot be reused before we reap it).
@@ -443,6 +409,8 @@ pub fn wait_or_kill(child: &mut Child, deadline: Instant) -> (Option<ExitStatus>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const POLL: Duration = Duration::from_millis(10);
 
     fn launcher(dir: &Path) -> Launcher {
         let path = std::env::var("PATH").unwrap_or_default();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::child::Reaper;
 use super::{Sandbox, SandboxError, SandboxRun};
 use crate::protocol::Job;
 use crate::report::Backend;
@@ -98,28 +99,22 @@ impl Sandbox for LocalSandbox {
             .spawn()
             .map_err(|e| SandboxError::Start(format!("{}: {e}", program.to_string_lossy())))?;
         let deadline = job.whole_run_deadline(self.margin);
-        let start = Instant::now();
         let stderr = child.stderr.take().expect("piped");
+        let mut child = Reaper::new(child);
         let reader = std::thread::spawn(move || {
             use std::io::Read;
             let mut s = String::new();
             let _ = stderr.take(64 << 10).read_to_string(&mut s);
             s
         });
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if start.elapsed() > deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(SandboxError::Deadline {
-                        secs: deadline.as_secs(),
-                        tail: String::new(),
-                    });
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(SandboxError::Start(e.to_string())),
-            }
+        let ended = child
+            .wait_or_stop(Instant::now() + deadline, Duration::ZERO)
+            .map_err(|e| SandboxError::Start(e.to_string()))?;
+        if ended.timed_out {
+            return Err(SandboxError::Deadline {
+                secs: deadline.as_secs(),
+                tail: String::new(),
+            });
         }
         let log = reader.join().unwrap_or_default();
         let bytes = std::fs::read(&out_path).unwrap_or_default();

@@ -5,17 +5,22 @@
 //! QEMU never outlives [`run_guest`]: every exit path kills and reaps it, and the child
 //! asks the kernel to SIGKILL it should the grader die first (`PR_SET_PDEATHSIG`).
 
+pub mod initrd;
+pub mod line;
+
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::process::CommandExt;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cpio::{CpioError, Tree};
 use crate::image::scratch::{self, ScratchDir};
 use crate::image::Image;
 use crate::protocol::RESULTS_PORT_NAME;
+use crate::sandbox::child::{self, Reaper};
+pub use initrd::InitrdError;
+pub use line::QemuLine;
 
 /// The QEMU binary looked up in `PATH`.
 pub const QEMU_BINARY: &str = "qemu-system-x86_64";
@@ -31,11 +36,9 @@ pub const KERNEL_APPEND: &str = "console=ttyS0 quiet panic=-1 no_timer_check";
 /// Bytes of console output kept (the end of it).
 pub const CONSOLE_CAP: u64 = 64 << 10;
 /// Time QEMU gets to exit after SIGTERM before SIGKILL.
-const TERM_GRACE: Duration = Duration::from_secs(2);
+pub const TERM_GRACE: Duration = Duration::from_secs(2);
 /// Per-run scratch directories, in the temporary directory.
 const SCRATCH_PREFIX: &str = "grader-qemu-";
-/// How often the deadline loop checks on QEMU.
-const POLL: Duration = Duration::from_millis(5);
 /// Deadline of the KVM probe boot; TCG boots in under 2 s, working KVM faster.
 const KVM_PROBE_DEADLINE: Duration = Duration::from_secs(4);
 
@@ -108,9 +111,12 @@ pub enum QemuError {
         #[source]
         source: std::io::Error,
     },
-    /// The job archive could not be written.
-    #[error("failed to write the job archive")]
+    /// The job archive could not be assembled.
+    #[error("failed to assemble the job archive")]
     Cpio(#[from] CpioError),
+    /// The per-run initrd could not be written.
+    #[error(transparent)]
+    Initrd(#[from] InitrdError),
     /// QEMU could not be started.
     #[error("failed to start {program}")]
     Spawn {
@@ -169,22 +175,25 @@ pub fn run_guest(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
-    die_with_parent(&mut command);
+    child::tie_to_parent(&mut command, &[]);
     let start = Instant::now();
-    let child = command.spawn().map_err(|source| QemuError::Spawn {
+    let spawned = command.spawn().map_err(|source| QemuError::Spawn {
         program: qemu.clone(),
         source,
     })?;
-    let mut guard = Reaper { child: Some(child) };
-    let (status, timed_out) = guard.wait_or_kill(start + opts.deadline)?;
+    let pid = spawned.id();
+    let mut guard = Reaper::new(spawned);
+    let ended = guard
+        .wait_or_stop(start + opts.deadline, TERM_GRACE)
+        .map_err(|source| QemuError::Wait { pid, source })?;
     let duration = start.elapsed();
     Ok(GuestRun {
         results: read_all(&paths.results)?,
         console: clean_console(&read_tail(&paths.console, CONSOLE_CAP)?),
         qemu_stderr: String::from_utf8_lossy(&read_tail(&paths.stderr, CONSOLE_CAP)?).into_owned(),
         duration,
-        timed_out,
-        qemu_status: status.code(),
+        timed_out: ended.timed_out,
+        qemu_status: ended.status.and_then(|s| s.code()),
     })
 }
 
@@ -208,13 +217,8 @@ impl RunPaths {
     }
 }
 
-/// The base initramfs, zero-padded to 4 bytes if needed (else the kernel ignores what
-/// follows), then a cpio of `files` and their parent directories.
+/// The base initramfs, then a cpio of `files` and their parent directories.
 fn write_initrd(base: &Path, files: &[GuestFile], dest: &Path) -> Result<(), QemuError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| QemuError::Io { path, source }
-    };
     let mut tree = Tree::new();
     for file in files {
         if !file.path.starts_with('/') {
@@ -224,156 +228,18 @@ fn write_initrd(base: &Path, files: &[GuestFile], dest: &Path) -> Result<(), Qem
         }
         tree.file(&file.path, file.mode, file.data.clone())?;
     }
-    let len = std::fs::copy(base, dest).map_err(io_err(base))?;
-    let mut out = OpenOptions::new()
-        .append(true)
-        .open(dest)
-        .map_err(io_err(dest))?;
-    let pad = (4 - len % 4) % 4;
-    out.write_all(&[0u8; 3][..pad as usize])
-        .map_err(io_err(dest))?;
-    if !files.is_empty() {
-        // The writer flushes its buffer when it writes the trailer; no fsync: QEMU reads
-        // the file back through the page cache.
-        tree.write(std::io::BufWriter::new(&mut out))?;
-    }
-    Ok(())
+    Ok(initrd::append(base, &tree, dest)?)
 }
 
-/// The QEMU command line. `-M pc` because `microvm` hangs now and then at timer
-/// calibration; `-nodefaults` and `-no-user-config` leave only the devices named here
-/// (no VGA, floppy or CD to probe); no network; `-no-reboot` with `panic=-1` turns a
-/// guest panic into QEMU exiting; the console goes to a file, the agent's events to a
-/// virtio serial port backed by another file (the console mangles bytes, the port does
-/// not).
+/// The scenario guest's command line: the grader's own guest (see
+/// [`QemuLine::grader_guest`]), the console to a file, the agent's events to a virtio
+/// serial port backed by another file (the console mangles bytes, the port does not).
 fn qemu_command(qemu: &Path, image: &Image, paths: &RunPaths, opts: &QemuOptions) -> Command {
-    let mut command = Command::new(qemu);
-    match opts.accel {
-        Accel::Tcg => command.args(["-accel", "tcg"]),
-        Accel::Kvm => command.args(["-accel", "kvm", "-cpu", "host"]),
-    };
-    command
-        .args(["-M", "pc", "-nodefaults", "-no-user-config", "-m"])
-        .arg(opts.memory_mb.to_string())
-        .args([
-            "-smp",
-            "1",
-            "-nic",
-            "none",
-            "-no-reboot",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-        ])
-        .arg("-kernel")
-        .arg(&image.kernel)
-        .arg("-initrd")
-        .arg(&paths.initrd)
-        .args(["-append", KERNEL_APPEND, "-serial"])
-        .arg(format!("file:{}", paths.console.display()))
-        .args(["-device", "virtio-serial-pci", "-chardev"])
-        .arg(format!(
-            "file,id=results,path={}",
-            escape_option(&paths.results)
-        ))
-        .args([
-            "-device",
-            &format!("virtserialport,chardev=results,name={RESULTS_PORT_NAME}"),
-        ]);
-    command
-}
-
-/// QEMU option values use `,` as separator; a literal comma is written `,,`.
-fn escape_option(path: &Path) -> String {
-    path.display().to_string().replace(',', ",,")
-}
-
-/// Makes the kernel SIGKILL the child when the thread that spawned it dies, so a crashed
-/// or killed grader never leaves a QEMU behind.
-fn die_with_parent(command: &mut Command) {
-    let parent = std::process::id();
-    let hook = move || {
-        // SAFETY: prctl with integer arguments only, async-signal-safe.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // The parent may have died before prctl: then nobody would kill us later.
-        // SAFETY: getppid has no preconditions and is async-signal-safe.
-        if unsafe { libc::getppid() } as u32 != parent {
-            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-        }
-        Ok(())
-    };
-    // SAFETY: the hook runs between fork and exec and only makes async-signal-safe
-    // syscalls (prctl, getppid) without allocating.
-    unsafe {
-        command.pre_exec(hook);
-    }
-}
-
-/// Owns the QEMU child: dropping it kills and reaps the process.
-#[derive(Debug)]
-struct Reaper {
-    child: Option<Child>,
-}
-
-impl Reaper {
-    /// Waits for exit until `deadline`, then SIGTERM, then SIGKILL after
-    /// [`TERM_GRACE`]. Returns the status and whether the deadline hit.
-    fn wait_or_kill(&mut self, deadline: Instant) -> Result<(ExitStatus, bool), QemuError> {
-        if let Some(status) = self.wait_until(deadline)? {
-            return Ok((status, false));
-        }
-        self.signal(libc::SIGTERM);
-        if let Some(status) = self.wait_until(Instant::now() + TERM_GRACE)? {
-            return Ok((status, true));
-        }
-        self.signal(libc::SIGKILL);
-        let child = self.child.as_mut().expect("child until reaped");
-        let pid = child.id();
-        let status = child
-            .wait()
-            .map_err(|source| QemuError::Wait { pid, source })?;
-        self.child = None;
-        Ok((status, true))
-    }
-
-    fn wait_until(&mut self, deadline: Instant) -> Result<Option<ExitStatus>, QemuError> {
-        let child = self.child.as_mut().expect("child until reaped");
-        let pid = child.id();
-        loop {
-            if let Some(status) = child
-                .try_wait()
-                .map_err(|source| QemuError::Wait { pid, source })?
-            {
-                self.child = None;
-                return Ok(Some(status));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(POLL.min(deadline - now));
-        }
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        if let Some(child) = &self.child {
-            // SAFETY: kill(2) on our own unreaped child's pid: the pid cannot have been
-            // reused since we have not waited for it.
-            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
-        }
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    let mut line = QemuLine::grader_guest(opts.accel, opts.memory_mb);
+    line.boot(&image.kernel, &paths.initrd, KERNEL_APPEND)
+        .console_file(&paths.console)
+        .port_to_file(RESULTS_PORT_NAME, &paths.results);
+    line.command(qemu)
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>, QemuError> {
@@ -563,7 +429,7 @@ mod tests {
         assert_eq!(after("-initrd"), "/tmp/a,b/initrd.cpio");
         assert_eq!(
             after("-chardev"),
-            "file,id=results,path=/tmp/a,,b/results.jsonl"
+            "file,id=port1,path=/tmp/a,,b/results.jsonl"
         );
         assert_eq!(after("-serial"), "file:/tmp/a,b/console.log");
         assert!(args.windows(2).any(|w| w == ["-accel", "tcg"]));
