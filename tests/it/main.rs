@@ -1,6 +1,7 @@
 //! The integration suite: drives the real `cargo-grader` binary on fixture submissions,
 //! through the guest (QEMU must be installed: a missing QEMU fails, it is not skipped).
 
+mod architecture;
 mod bulk;
 mod cli;
 mod fixtures;
