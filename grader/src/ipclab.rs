@@ -7,69 +7,25 @@ use std::time::Instant;
 use crate::build::{self, BuildOutput, BuildRequest, Language};
 use crate::course::{Course, LabEntry, LabKind};
 use crate::events::{self, Event, Phase, Subscriber};
-use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabEngine};
+use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabKindSpec, LoadedLab};
 use crate::protocol::{AgentEvent, Job, ScenarioResult};
 use crate::report::{BuildInfo, GradeReport};
 use crate::sandbox::{Sandbox, SandboxRun};
 use crate::score::{self, Status, TestResult};
 use crate::spec::{compile, params, LabSpec, ScenarioSpec};
 
-/// A spec loaded from the course, verified against its pin.
-#[derive(Debug, Clone)]
-pub struct PinnedSpec {
-    /// The spec.
-    pub spec: LabSpec,
-    /// SHA-256 of its text.
-    pub sha256: String,
-    /// The file name inside the lab directory (`lab.toml`), so a submission's copy can be
-    /// recognised and ignored.
-    pub file_name: String,
-}
+/// A scenario lab's spec, verified against its pin.
+pub type PinnedSpec = crate::lab::Pinned<LabSpec>;
 
 /// Loads the course's spec for a scenario lab and checks its pin.
 pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedSpec, GradeError> {
-    let path = course.path(&lab.spec);
-    let (spec, text) = LabSpec::load(&path)?;
-    let sha256 = lab.verify_pin(&path, &text)?;
-    let file_name = lab.spec_file_name();
-    Ok(PinnedSpec {
-        spec,
-        sha256,
-        file_name,
-    })
+    Ok(crate::lab::load_pinned(course, lab, LabSpec::load)?)
 }
 
 /// A scenario lab of a course, its spec pinned.
-#[derive(Debug)]
-pub struct IpcLab {
-    course: Course,
-    lab: LabEntry,
-    pinned: PinnedSpec,
-}
+pub type IpcLab = LoadedLab<LabSpec>;
 
 impl IpcLab {
-    /// Loads the lab's spec; a lab of another kind is an error.
-    pub fn load(course: &Course, lab: &LabEntry) -> Result<IpcLab, GradeError> {
-        if lab.kind != LabKind::Ipc {
-            return Err(GradeError::WrongKind {
-                lab: lab.id.clone(),
-                engine: "scenarios",
-                kind: lab.kind,
-            });
-        }
-        let pinned = load_spec(course, lab)?;
-        Ok(IpcLab {
-            course: course.clone(),
-            lab: lab.clone(),
-            pinned,
-        })
-    }
-
-    /// The pinned spec.
-    pub fn pinned(&self) -> &PinnedSpec {
-        &self.pinned
-    }
-
     fn spec_error(&self, message: String) -> GradeError {
         crate::config::ConfigError::Invalid {
             path: self.course.path(&self.lab.spec),
@@ -146,33 +102,58 @@ impl IpcLab {
     }
 }
 
-impl LabEngine for IpcLab {
-    fn spec_sha256(&self) -> &str {
-        &self.pinned.sha256
+impl LabKindSpec for LabSpec {
+    const KIND: LabKind = LabKind::Ipc;
+    const ENGINE: &'static str = "scenarios";
+
+    fn load(path: &std::path::Path) -> Result<(LabSpec, String), crate::config::ConfigError> {
+        LabSpec::load(path)
     }
 
-    fn spec_file_name(&self) -> &str {
-        &self.pinned.file_name
-    }
-
-    fn max_score(&self) -> u32 {
-        self.pinned.spec.max_score()
+    fn max_points(&self) -> u32 {
+        self.max_score()
     }
 
     fn test_names(&self) -> Vec<String> {
-        self.pinned
-            .spec
-            .scenarios
-            .iter()
-            .map(|s| s.name.clone())
-            .collect()
+        self.scenarios.iter().map(|s| s.name.clone()).collect()
     }
 
     fn outline(&self) -> String {
-        format!("{} scenarios", self.pinned.spec.scenarios.len())
+        format!("{} scenarios", self.scenarios.len())
     }
 
     fn grade(
+        lab: &IpcLab,
+        sandbox: &dyn Sandbox,
+        opts: &GradeOptions,
+        events: &mut dyn Subscriber,
+    ) -> Result<GradeReport, GradeError> {
+        lab.grade_in(sandbox, opts, events)
+    }
+}
+
+impl IpcLab {
+    /// A report with the run's parameters and the notice about a local spec copy.
+    fn start_report(
+        &self,
+        sandbox: &dyn Sandbox,
+        opts: &GradeOptions,
+        seed: u64,
+        vars: &crate::config::Vars,
+    ) -> GradeReport {
+        let pinned = &self.pinned;
+        let (submission, sha) = (&opts.submission, &pinned.sha256);
+        let max = pinned.spec.max_score();
+        let mut report =
+            GradeReport::start(&self.lab, submission, sandbox.backend(), seed, max, sha);
+        report.params = vars.clone();
+        let local = local_spec_notice(submission, &pinned.file_name, sha);
+        report.notices.extend(local);
+        report
+    }
+
+    /// See [`crate::lab::LabEngine::grade`].
+    fn grade_in(
         &self,
         sandbox: &dyn Sandbox,
         opts: &GradeOptions,
@@ -185,20 +166,7 @@ impl LabEngine for IpcLab {
         let seed = opts.seed.unwrap_or_else(fresh_seed);
         let vars = params::draw(&self.pinned.spec.params, seed)
             .map_err(|message| self.spec_error(message))?;
-        let mut report = GradeReport::start(
-            &self.lab,
-            &opts.submission,
-            sandbox.backend(),
-            seed,
-            self.max_score(),
-            &self.pinned.sha256,
-        );
-        report.params = vars.clone();
-        report.notices.extend(local_spec_notice(
-            &opts.submission,
-            &self.pinned.file_name,
-            &self.pinned.sha256,
-        ));
+        let mut report = self.start_report(sandbox, opts, seed, &vars);
         events::phase(events, Phase::Build, "building");
         let built = match self.build(opts) {
             Ok(b) => b,
@@ -208,20 +176,10 @@ impl LabEngine for IpcLab {
                 )
             }
         };
-        report.language = Some(built.language);
-        report.build = BuildInfo {
-            ok: built.ok,
-            log: built.log.clone(),
-            duration_ms: built.duration.as_millis() as u64,
-        };
+        record_build(&mut report, &built);
         if !built.ok {
-            report.tests = self
-                .pinned
-                .spec
-                .scenarios
-                .iter()
-                .map(|s| unbuilt(s, built.language))
-                .collect();
+            let scenarios = self.pinned.spec.scenarios.iter();
+            report.tests = scenarios.map(|s| unbuilt(s, built.language)).collect();
             return Ok(finish(report, start));
         }
         let job = self.job(sandbox, &vars)?;
@@ -238,6 +196,16 @@ impl LabEngine for IpcLab {
         notice_errors(&mut report);
         Ok(finish(report, start))
     }
+}
+
+/// The build's outcome in the report.
+fn record_build(report: &mut GradeReport, built: &BuildOutput) {
+    report.language = Some(built.language);
+    report.build = BuildInfo {
+        ok: built.ok,
+        log: built.log.clone(),
+        duration_ms: built.duration.as_millis() as u64,
+    };
 }
 
 /// Totals and times a report.

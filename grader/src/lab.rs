@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::course::{sha256_hex, LabKind};
+use crate::config::ConfigError;
+use crate::course::{sha256_hex, Course, LabEntry, LabKind};
 use crate::events::Subscriber;
 use crate::report::GradeReport;
 use crate::sandbox::Sandbox;
@@ -71,6 +72,120 @@ pub trait LabEngine: std::fmt::Debug + Send + Sync {
         opts: &GradeOptions,
         events: &mut dyn Subscriber,
     ) -> Result<GradeReport, GradeError>;
+}
+
+/// A lab's spec loaded from the course and verified against its pin in `course.toml`.
+#[derive(Debug, Clone)]
+pub struct Pinned<S> {
+    /// The spec.
+    pub spec: S,
+    /// SHA-256 of its text.
+    pub sha256: String,
+    /// The file name inside the lab directory (`lab.toml`), so a submission's copy can be
+    /// recognised and ignored.
+    pub file_name: String,
+}
+
+/// Loads a lab's spec with `load` (which returns the spec and its text) and checks the
+/// text against the lab's pin.
+pub fn load_pinned<S>(
+    course: &Course,
+    lab: &LabEntry,
+    load: impl FnOnce(&Path) -> Result<(S, String), ConfigError>,
+) -> Result<Pinned<S>, ConfigError> {
+    let path = course.path(&lab.spec);
+    let (spec, text) = load(&path)?;
+    let sha256 = lab.verify_pin(&path, &text)?;
+    Ok(Pinned {
+        spec,
+        sha256,
+        file_name: lab.spec_file_name(),
+    })
+}
+
+/// A lab of a course with its spec loaded and pinned: what each engine grades from.
+#[derive(Debug, Clone)]
+pub struct LoadedLab<S> {
+    /// The course.
+    pub course: Course,
+    /// The lab.
+    pub lab: LabEntry,
+    /// Its spec.
+    pub pinned: Pinned<S>,
+}
+
+/// A kind of lab, implemented by the type of its spec: how the spec loads, what it
+/// scores, and how a submission is graded. Loaded into a [`LoadedLab`], every kind is a
+/// [`LabEngine`].
+pub trait LabKindSpec: std::fmt::Debug + Send + Sync + Sized {
+    /// The lab's `kind` in `course.toml`.
+    const KIND: LabKind;
+    /// What grades this kind, for an error about a lab of another kind.
+    const ENGINE: &'static str;
+    /// Reads and validates the spec file; returns the spec and its text (to pin).
+    fn load(path: &Path) -> Result<(Self, String), ConfigError>;
+    /// Points available.
+    fn max_points(&self) -> u32;
+    /// What is scored, in order.
+    fn test_names(&self) -> Vec<String>;
+    /// What is scored, for people.
+    fn outline(&self) -> String;
+    /// Grades one submission of `lab` (see [`LabEngine::grade`]).
+    fn grade(
+        lab: &LoadedLab<Self>,
+        sandbox: &dyn Sandbox,
+        opts: &GradeOptions,
+        events: &mut dyn Subscriber,
+    ) -> Result<GradeReport, GradeError>;
+}
+
+impl<S: LabKindSpec> LoadedLab<S> {
+    /// Loads `lab`'s spec and checks its pin; a lab of another kind is an error.
+    pub fn load(course: &Course, lab: &LabEntry) -> Result<LoadedLab<S>, GradeError> {
+        if lab.kind != S::KIND {
+            return Err(GradeError::WrongKind {
+                lab: lab.id.clone(),
+                engine: S::ENGINE,
+                kind: lab.kind,
+            });
+        }
+        Ok(LoadedLab {
+            course: course.clone(),
+            lab: lab.clone(),
+            pinned: load_pinned(course, lab, S::load)?,
+        })
+    }
+}
+
+impl<S: LabKindSpec> LabEngine for LoadedLab<S> {
+    fn spec_sha256(&self) -> &str {
+        &self.pinned.sha256
+    }
+
+    fn spec_file_name(&self) -> &str {
+        &self.pinned.file_name
+    }
+
+    fn max_score(&self) -> u32 {
+        self.pinned.spec.max_points()
+    }
+
+    fn test_names(&self) -> Vec<String> {
+        self.pinned.spec.test_names()
+    }
+
+    fn outline(&self) -> String {
+        self.pinned.spec.outline()
+    }
+
+    fn grade(
+        &self,
+        sandbox: &dyn Sandbox,
+        opts: &GradeOptions,
+        events: &mut dyn Subscriber,
+    ) -> Result<GradeReport, GradeError> {
+        S::grade(self, sandbox, opts, events)
+    }
 }
 
 /// A fresh seed from the clock and pid.

@@ -168,7 +168,18 @@ impl Run {
             submissions: submissions.clone(),
         };
         let (store, manifest) = Store::open(&opts.out, want, opts.seed.is_some())?;
-        let students = prepare(&submissions, &store, &lab, manifest.class_seed)?;
+        Run::with_students(course, lab, engine, store, manifest)
+    }
+
+    /// The run of `manifest`, every submission it lists prepared.
+    fn with_students(
+        course: &Course,
+        lab: LabEntry,
+        engine: Box<dyn LabEngine>,
+        store: Store,
+        manifest: Manifest,
+    ) -> Result<Run, BulkError> {
+        let students = prepare(&manifest.submissions, &store, &lab, manifest.class_seed)?;
         Ok(Run {
             course: course.clone(),
             lab,
@@ -199,15 +210,7 @@ impl Run {
                 message: "the lab's spec changed since the run started".into(),
             });
         }
-        let students = prepare(&manifest.submissions, &store, &lab, manifest.class_seed)?;
-        Ok(Run {
-            course: course.clone(),
-            lab,
-            engine,
-            store,
-            manifest,
-            students,
-        })
+        Run::with_students(course, lab, engine, store, manifest)
     }
 
     /// The scenario names, in spec order (the gradebook's columns).

@@ -23,7 +23,7 @@ use crate::course::{Course, LabEntry, LabKind};
 use crate::events::{self, Phase, Subscriber};
 use crate::image::scratch::{self, ScratchDir};
 use crate::image::Image;
-use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabEngine};
+use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabKindSpec, LoadedLab};
 use crate::report::{Backend, GradeReport};
 use crate::sandbox::Sandbox;
 use observe::Run;
@@ -36,81 +36,40 @@ use spec::QemuLabSpec;
 const RUN_PREFIX: &str = "grader-lab7-";
 
 /// The course's spec for a QEMU lab, checked against its pin.
-#[derive(Debug, Clone)]
-pub struct PinnedQemuSpec {
-    /// The spec.
-    pub spec: QemuLabSpec,
-    /// SHA-256 of its text.
-    pub sha256: String,
-    /// Its file name (a submission's copy of it is ignored, with a notice).
-    pub file_name: String,
-}
+pub type PinnedQemuSpec = crate::lab::Pinned<QemuLabSpec>;
 
 /// Loads a QEMU lab's spec and checks its pin.
 pub fn load_spec(course: &Course, lab: &LabEntry) -> Result<PinnedQemuSpec, ConfigError> {
-    let path = course.path(&lab.spec);
-    let (spec, text) = QemuLabSpec::load(&path)?;
-    let sha256 = lab.verify_pin(&path, &text)?;
-    let file_name = lab.spec_file_name();
-    Ok(PinnedQemuSpec {
-        spec,
-        sha256,
-        file_name,
-    })
+    crate::lab::load_pinned(course, lab, QemuLabSpec::load)
 }
 
 /// A QEMU lab of a course (lab 7), its spec pinned. It is graded on the host with the
 /// guest image of the sandbox it is given.
-#[derive(Debug)]
-pub struct QemuLab {
-    course: Course,
-    lab: LabEntry,
-    pinned: PinnedQemuSpec,
-}
+pub type QemuLab = LoadedLab<QemuLabSpec>;
 
-impl QemuLab {
-    /// Loads the lab's spec; a lab of another kind is an error.
-    pub fn load(course: &Course, lab: &LabEntry) -> Result<QemuLab, GradeError> {
-        if lab.kind != LabKind::Qemu {
-            return Err(GradeError::WrongKind {
-                lab: lab.id.clone(),
-                engine: "driving QEMU on the host",
-                kind: lab.kind,
-            });
-        }
-        let pinned = load_spec(course, lab)?;
-        Ok(QemuLab {
-            course: course.clone(),
-            lab: lab.clone(),
-            pinned,
-        })
-    }
-}
+impl LabKindSpec for QemuLabSpec {
+    const KIND: LabKind = LabKind::Qemu;
+    const ENGINE: &'static str = "driving QEMU on the host";
 
-impl LabEngine for QemuLab {
-    fn spec_sha256(&self) -> &str {
-        &self.pinned.sha256
+    fn load(path: &Path) -> Result<(QemuLabSpec, String), ConfigError> {
+        QemuLabSpec::load(path)
     }
 
-    fn spec_file_name(&self) -> &str {
-        &self.pinned.file_name
-    }
-
-    fn max_score(&self) -> u32 {
-        self.pinned.spec.max_score()
+    fn max_points(&self) -> u32 {
+        self.max_score()
     }
 
     fn test_names(&self) -> Vec<String> {
-        let checks = self.pinned.spec.checks.iter();
+        let checks = self.checks.iter();
         checks.map(|c| c.name.as_str().to_owned()).collect()
     }
 
     fn outline(&self) -> String {
-        format!("{} checks", self.pinned.spec.checks.len())
+        format!("{} checks", self.checks.len())
     }
 
     fn grade(
-        &self,
+        lab: &QemuLab,
         sandbox: &dyn Sandbox,
         opts: &GradeOptions,
         events: &mut dyn Subscriber,
@@ -118,9 +77,9 @@ impl LabEngine for QemuLab {
         let image = sandbox
             .guest_image()
             .ok_or_else(|| GradeError::NeedsGuestImage {
-                lab: self.lab.id.clone(),
+                lab: lab.lab.id.clone(),
             })?;
-        grade(&self.course, &self.lab, &self.pinned, image, opts, events)
+        grade(&lab.course, &lab.lab, &lab.pinned, image, opts, events)
     }
 }
 
@@ -250,9 +209,10 @@ fn prepare(
         .map_err(|e| format!("failed to copy {}: {e}", submission.display()))?;
     let nonce = format!("{:016x}", fresh_seed());
     let guest = guest::prepare(&course.root, image, &root, params.guest_port, &nonce)
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| crate::report::error_chain(&e))?;
     let socket = root.join("qmp.sock");
-    let qmp_config = guest::write_qmp_config(&root, &socket).map_err(|e| error_chain(&e))?;
+    let qmp_config =
+        guest::write_qmp_config(&root, &socket).map_err(|e| crate::report::error_chain(&e))?;
     let identity = procs::identity();
     if let Some(id) = identity {
         chown_tree(&root, id)
@@ -336,16 +296,6 @@ fn port_race(obs: &Observations, run: &Run) -> Option<String> {
     (refused && taken).then(|| {
         format!("host port {port} was taken by another program while QEMU started: run again")
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 fn not_gradable(report: GradeReport, reason: String, start: Instant) -> GradeReport {

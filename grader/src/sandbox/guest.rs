@@ -44,17 +44,6 @@ impl GuestSandbox {
     }
 }
 
-/// An error and its causes, as one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    text
-}
-
 impl Sandbox for GuestSandbox {
     fn backend(&self) -> Backend {
         Backend::Qemu
@@ -114,7 +103,7 @@ impl Sandbox for GuestSandbox {
         let (run, events, log) = loop {
             attempts += 1;
             let run = qemu::run_guest(&self.image, &files, &opts)
-                .map_err(|e| SandboxError::Guest(error_chain(&e)))?;
+                .map_err(|e| SandboxError::Guest(crate::report::error_chain(&e)))?;
             let events = crate::protocol::parse_events(&run.results);
             let mut log = run.console.clone();
             if !run.qemu_stderr.trim().is_empty() {
