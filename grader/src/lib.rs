@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod fixture;
 pub mod grade;
 pub mod image;
+pub mod overlay;
 pub mod protocol;
 pub mod qemulab;
 pub mod qmp;
