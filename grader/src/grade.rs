@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::build::{self, BuildRequest};
 use crate::course::{sha256_hex, Course, LabEntry};
+use crate::overlay;
 use crate::protocol::{AgentEvent, Job, ScenarioResult};
 use crate::report::{BuildInfo, GradeReport};
 use crate::sandbox::{Sandbox, SandboxError};
@@ -40,6 +41,9 @@ pub enum GradeError {
     /// The submission directory does not exist.
     #[error("submission directory {0} does not exist")]
     NoSubmission(PathBuf),
+    /// A course solution stored as an overlay could not be materialised.
+    #[error(transparent)]
+    Overlay(#[from] crate::overlay::OverlayError),
     /// A QEMU lab (lab 7) failed to be graded for a configuration reason.
     #[error(transparent)]
     QemuLab(#[from] crate::qemulab::QemuLabError),
@@ -54,7 +58,9 @@ pub enum GradeError {
 }
 
 /// Grades a submission of any kind of lab: the scenario labs in `sandbox`, the QEMU lab
-/// (lab 7) on this host against the sandbox's guest image.
+/// (lab 7) on this host against the sandbox's guest image. A course solution stored as an
+/// overlay is materialised into the run's work directory first (see [`overlay::stage`]);
+/// the report names the directory as given.
 pub fn grade_any(
     course: &Course,
     lab: &LabEntry,
@@ -62,17 +68,25 @@ pub fn grade_any(
     opts: &GradeOptions,
     progress: &mut dyn Progress,
 ) -> Result<GradeReport, GradeError> {
-    match lab.kind {
-        crate::course::LabKind::Ipc => grade(course, lab, sandbox, opts, progress),
+    let staged = overlay::stage(course, &opts.submission, &opts.work)?;
+    let staged_opts = GradeOptions {
+        submission: staged.dir.clone(),
+        ..opts.clone()
+    };
+    let mut report = match lab.kind {
+        crate::course::LabKind::Ipc => grade(course, lab, sandbox, &staged_opts, progress)?,
         crate::course::LabKind::Qemu => {
             let image = sandbox
                 .guest_image()
                 .ok_or_else(|| GradeError::NeedsGuestImage {
                     lab: lab.id.clone(),
                 })?;
-            Ok(crate::qemulab::grade(course, lab, image, opts, progress)?)
+            crate::qemulab::grade(course, lab, image, &staged_opts, progress)?
         }
-    }
+    };
+    report.submission = opts.submission.display().to_string();
+    report.notices.extend(staged.notice);
+    Ok(report)
 }
 
 /// Progress messages for people waiting on a run.
