@@ -401,3 +401,57 @@ fn export_picks_the_solution_in_the_language_asked() {
     assert!(err.to_string().contains("rust solution of lab1"), "{err}");
     assert!(!root.path().join("x").exists(), "nothing half-written");
 }
+
+/// The course's own Rust solutions hold only what differs from their base: no file of an
+/// overlay is a byte-for-byte copy of the one it replaces, and each still builds as Rust.
+#[test]
+fn course_solution_overlays_hold_only_differing_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let c = Course::load(&root.join("course.toml")).unwrap();
+    let mut overlays = 0;
+    for dir in c.labs.iter().flat_map(|l| &l.solutions).map(|s| c.path(s)) {
+        if !dir.join(OVERLAY_FILE).is_file() {
+            continue;
+        }
+        overlays += 1;
+        let stack = Stack::of_overlay_dir(&c.root, &dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(stack.has_file(Path::new("Cargo.toml")), "{}", dir.display());
+        let (top, below) = stack.layers.split_last().unwrap();
+        for file in files_under(&top.dir)
+            .iter()
+            .filter(|f| !f.ends_with(OVERLAY_FILE))
+        {
+            let rel = file.strip_prefix(&top.dir).unwrap();
+            for b in below
+                .iter()
+                .map(|l| l.dir.join(rel))
+                .filter(|b| b.is_file())
+            {
+                assert_ne!(
+                    fs::read(file).unwrap(),
+                    fs::read(&b).unwrap(),
+                    "{} repeats {}: delete it from the overlay",
+                    file.display(),
+                    b.display()
+                );
+            }
+        }
+    }
+    assert!(
+        overlays >= 6,
+        "every Rust solution is an overlay ({overlays} found)"
+    );
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
