@@ -316,13 +316,12 @@ impl Stack {
     /// The tree `top` describes: its `base` (relative to `root`, resolved through any
     /// `overlay.toml` it holds) under it; no base means `top` alone.
     pub fn resolve(root: &Path, top: Layer, base: Option<&Path>) -> Result<Stack, OverlayError> {
-        let root = canonical_root(root, &top)?;
         let mut seen = vec![std::fs::canonicalize(&top.dir).unwrap_or_else(|_| top.dir.clone())];
         let mut layers = vec![top];
         let mut next = base.map(Path::to_owned);
         while let Some(rel) = next.take() {
             let above = layers.last().expect("the top is always there").origin();
-            let dir = locate_base(&root, above, &rel, &seen)?;
+            let dir = locate_base(root, above, &rel, &seen)?;
             if layers.len() >= MAX_DEPTH {
                 return Err(OverlayError::TooDeep {
                     manifest: above.to_owned(),
@@ -363,14 +362,6 @@ impl Stack {
     }
 }
 
-fn canonical_root(root: &Path, top: &Layer) -> Result<PathBuf, OverlayError> {
-    std::fs::canonicalize(root).map_err(|_| OverlayError::MissingBase {
-        manifest: top.origin().to_owned(),
-        base: root.to_owned(),
-        root: root.to_owned(),
-    })
-}
-
 /// The base `rel` named by `manifest`: existing, inside the course, not already stacked.
 fn locate_base(
     root: &Path,
@@ -378,19 +369,21 @@ fn locate_base(
     rel: &Path,
     seen: &[PathBuf],
 ) -> Result<PathBuf, OverlayError> {
+    let missing = || OverlayError::MissingBase {
+        manifest: manifest.to_owned(),
+        base: rel.to_owned(),
+        root: root.to_owned(),
+    };
+    let root = std::fs::canonicalize(root).map_err(|_| missing())?;
     let dir = std::fs::canonicalize(root.join(rel))
         .ok()
         .filter(|d| d.is_dir())
-        .ok_or_else(|| OverlayError::MissingBase {
-            manifest: manifest.to_owned(),
-            base: rel.to_owned(),
-            root: root.to_owned(),
-        })?;
-    if !dir.starts_with(root) {
+        .ok_or_else(missing)?;
+    if !dir.starts_with(&root) {
         return Err(OverlayError::BaseOutside {
             manifest: manifest.to_owned(),
             base: dir,
-            root: root.to_owned(),
+            root,
         });
     }
     if seen.contains(&dir) {

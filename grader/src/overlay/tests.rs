@@ -5,61 +5,82 @@ use super::*;
 use crate::course::{GuestSettings, LabKind};
 use crate::image::scratch::ScratchDir;
 
-fn scratch() -> ScratchDir {
-    ScratchDir::new(&std::env::temp_dir(), "grader-overlay-test-").unwrap()
-}
+/// A scratch course root to lay trees out in.
+struct Root(ScratchDir);
 
-/// Writes `files` (path, content) under `dir`.
-fn write(dir: &Path, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = dir.join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, text).unwrap();
+impl Root {
+    fn new() -> Root {
+        Root(ScratchDir::new(&std::env::temp_dir(), "grader-overlay-test-").unwrap())
     }
-}
 
-fn read(dir: &Path, path: &str) -> String {
-    fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
 
-/// A course root with a skeleton `labs/l` and its solution `solutions/l/rust` stored as
-/// an overlay: one module replaced, one added, one edit.
-fn course_tree_fixture(root: &Path) {
-    write(
-        &root.join("labs/l"),
-        &[
-            ("Cargo.toml", "[package]\nname = \"l\"\n"),
-            ("src/cli.rs", "shared code\n"),
-            ("src/queue.rs", "todo!()\n"),
-            ("README.md", "the exercise\n"),
-        ],
-    );
-    write(
-        &root.join("solutions/l/rust"),
-        &[
-            (
-                "overlay.toml",
-                "format_version = 1\nbase = \"labs/l\"\n\n[[edit]]\nfile = \"src/cli.rs\"\nreplace = \"shared\"\nwith = \"common\"\n",
-            ),
-            ("src/queue.rs", "msgsnd()\n"),
-            ("src/extra.rs", "helper\n"),
-        ],
-    );
-}
+    /// Writes `files` (path, content) under `dir`.
+    fn files(&self, dir: &str, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let p = self.path().join(dir).join(path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+    }
 
-fn course(root: &Path, labs: Vec<LabEntry>) -> Course {
-    Course {
-        format_version: 1,
-        title: "test".into(),
-        guest: GuestSettings {
-            memory_mb: 256,
-            timeout_scale: 1.0,
-            boot_deadline: crate::config::Dur(std::time::Duration::from_secs(1)),
-            accel: "tcg".into(),
-        },
-        limits: Default::default(),
-        labs,
-        root: root.to_owned(),
+    /// Writes `dir/overlay.toml`: format version 1, then `body`.
+    fn overlay(&self, dir: &str, body: &str) {
+        let text = format!("format_version = 1\n{body}");
+        self.files(dir, &[(OVERLAY_FILE, &text)]);
+    }
+
+    fn resolve(&self, dir: &str) -> Result<Stack, OverlayError> {
+        Stack::of_overlay_dir(self.path(), &self.path().join(dir))
+    }
+
+    /// The error resolving or materialising `dir` gives, and its message.
+    fn error(&self, dir: &str) -> (OverlayError, String) {
+        let out = self.path().join("out");
+        let err = self
+            .resolve(dir)
+            .and_then(|s| s.materialize(&out))
+            .expect_err("must fail");
+        let msg = err.to_string();
+        (err, msg)
+    }
+
+    /// A skeleton `labs/l` and its solution `solutions/l/rust` stored as an overlay: one
+    /// module replaced, one added, one edit.
+    fn with_course_tree(self) -> Root {
+        self.files(
+            "labs/l",
+            &[
+                ("Cargo.toml", "[package]\nname = \"l\"\n"),
+                ("src/cli.rs", "shared code\n"),
+                ("src/queue.rs", "todo!()\n"),
+            ],
+        );
+        let edit = "[[edit]]\nfile = \"src/cli.rs\"\nreplace = \"shared\"\nwith = \"common\"\n";
+        self.overlay("solutions/l/rust", &format!("base = \"labs/l\"\n{edit}"));
+        self.files(
+            "solutions/l/rust",
+            &[("src/queue.rs", "msgsnd()\n"), ("src/extra.rs", "helper\n")],
+        );
+        self
+    }
+
+    fn course(&self, solutions: &[&str]) -> Course {
+        Course {
+            format_version: 1,
+            title: "test".into(),
+            guest: GuestSettings {
+                memory_mb: 256,
+                timeout_scale: 1.0,
+                boot_deadline: crate::config::Dur(std::time::Duration::from_secs(1)),
+                accel: "tcg".into(),
+            },
+            limits: Default::default(),
+            labs: vec![lab(solutions)],
+            root: self.path().to_owned(),
+        }
     }
 }
 
@@ -76,45 +97,38 @@ fn lab(solutions: &[&str]) -> LabEntry {
     }
 }
 
+fn read(dir: &Path, path: &str) -> String {
+    fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[test]
 fn base_then_overlay_files_then_edits() {
-    let root = scratch();
-    course_tree_fixture(root.path());
+    let root = Root::new().with_course_tree();
     let out = root.path().join("out");
-    let stack = Stack::of_overlay_dir(root.path(), &root.path().join("solutions/l/rust")).unwrap();
+    let stack = root.resolve("solutions/l/rust").unwrap();
     assert_eq!(stack.layers.len(), 2);
     stack.materialize(&out).unwrap();
-    assert_eq!(
-        read(&out, "src/queue.rs"),
-        "msgsnd()\n",
-        "overlay file wins"
-    );
-    assert_eq!(read(&out, "src/extra.rs"), "helper\n", "overlay adds files");
+    assert_eq!(read(&out, "src/queue.rs"), "msgsnd()\n", "overlay wins");
+    assert_eq!(read(&out, "src/extra.rs"), "helper\n", "overlay adds");
     assert_eq!(read(&out, "src/cli.rs"), "common code\n", "edit applied");
     assert_eq!(read(&out, "Cargo.toml"), "[package]\nname = \"l\"\n");
     assert!(
-        !out.join("overlay.toml").exists(),
+        !out.join(OVERLAY_FILE).exists(),
         "the manifest is not copied"
     );
     assert!(stack.has_file(Path::new("src/extra.rs")));
-    assert!(!stack.has_file(Path::new("overlay.toml")));
+    assert!(!stack.has_file(Path::new(OVERLAY_FILE)));
 }
 
 #[test]
 fn remove_deletes_base_files_and_directories() {
-    let root = scratch();
-    write(
-        &root.path().join("base"),
+    let root = Root::new();
+    root.files(
+        "base",
         &[("keep.c", "k"), ("drop.c", "d"), ("old/x.c", "x")],
     );
-    write(
-        &root.path().join("top"),
-        &[(
-            "overlay.toml",
-            "format_version = 1\nbase = \"base\"\nremove = [\"drop.c\", \"old\"]\n",
-        )],
-    );
-    let stack = Stack::of_overlay_dir(root.path(), &root.path().join("top")).unwrap();
+    root.overlay("top", "base = \"base\"\nremove = [\"drop.c\", \"old\"]\n");
+    let stack = root.resolve("top").unwrap();
     assert!(!stack.has_file(Path::new("drop.c")));
     assert!(!stack.has_file(Path::new("old/x.c")));
     assert!(stack.has_file(Path::new("keep.c")));
@@ -127,18 +141,10 @@ fn remove_deletes_base_files_and_directories() {
 
 #[test]
 fn removing_what_the_base_lacks_names_the_manifest() {
-    let root = scratch();
-    write(&root.path().join("base"), &[("a.c", "a")]);
-    write(
-        &root.path().join("top"),
-        &[(
-            "overlay.toml",
-            "format_version = 1\nbase = \"base\"\nremove = [\"gone.c\"]\n",
-        )],
-    );
-    let stack = Stack::of_overlay_dir(root.path(), &root.path().join("top")).unwrap();
-    let err = stack.materialize(&root.path().join("out")).unwrap_err();
-    let msg = err.to_string();
+    let root = Root::new();
+    root.files("base", &[("a.c", "a")]);
+    root.overlay("top", "base = \"base\"\nremove = [\"gone.c\"]\n");
+    let (err, msg) = root.error("top");
     assert!(matches!(err, OverlayError::Remove { .. }), "{msg}");
     assert!(
         msg.contains("top/overlay.toml") && msg.contains("gone.c"),
@@ -148,13 +154,12 @@ fn removing_what_the_base_lacks_names_the_manifest() {
 
 #[test]
 fn a_base_that_is_itself_an_overlay_is_materialised_first() {
-    let root = scratch();
-    course_tree_fixture(root.path());
+    let root = Root::new().with_course_tree();
     // A fixture-like top layer whose base is the solution overlay: its edit applies to a
     // file the solution overlays, and its own extra file is added.
-    write(
-        &root.path().join("fx"),
-        &[("fixture.toml", "ignored here"), ("Makefile", "all:\n")],
+    root.files(
+        "fx",
+        &[("fixture.toml", "not read here"), ("Makefile", "all:\n")],
     );
     let top = Layer {
         manifest: Some(root.path().join("fx/fixture.toml")),
@@ -179,62 +184,36 @@ fn a_base_that_is_itself_an_overlay_is_materialised_first() {
 
 #[test]
 fn a_cycle_of_bases_is_an_error_naming_the_file() {
-    let root = scratch();
-    write(
-        &root.path().join("a"),
-        &[("overlay.toml", "format_version = 1\nbase = \"b\"\n")],
-    );
-    write(
-        &root.path().join("b"),
-        &[("overlay.toml", "format_version = 1\nbase = \"a\"\n")],
-    );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("a")).unwrap_err();
-    let msg = err.to_string();
+    let root = Root::new();
+    root.overlay("a", "base = \"b\"\n");
+    root.overlay("b", "base = \"a\"\n");
+    let (err, msg) = root.error("a");
     assert!(matches!(err, OverlayError::Cycle { .. }), "{msg}");
     assert!(
         msg.contains("b/overlay.toml") && msg.contains("cycle"),
         "{msg}"
     );
-}
-
-#[test]
-fn a_base_naming_its_own_directory_is_a_cycle() {
-    let root = scratch();
-    write(
-        &root.path().join("a"),
-        &[("overlay.toml", "format_version = 1\nbase = \"a\"\n")],
-    );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("a")).unwrap_err();
-    assert!(matches!(err, OverlayError::Cycle { .. }), "{err}");
+    root.overlay("self", "base = \"self\"\n");
+    let (err, msg) = root.error("self");
+    assert!(matches!(err, OverlayError::Cycle { .. }), "{msg}");
 }
 
 #[test]
 fn too_many_stacked_overlays_is_an_error() {
-    let root = scratch();
+    let root = Root::new();
     for i in 0..=MAX_DEPTH {
-        let text = format!("format_version = 1\nbase = \"d{}\"\n", i + 1);
-        write(
-            &root.path().join(format!("d{i}")),
-            &[("overlay.toml", &text)],
-        );
+        root.overlay(&format!("d{i}"), &format!("base = \"d{}\"\n", i + 1));
     }
-    write(
-        &root.path().join(format!("d{}", MAX_DEPTH + 1)),
-        &[("a", "a")],
-    );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("d0")).unwrap_err();
-    assert!(matches!(err, OverlayError::TooDeep { .. }), "{err}");
+    root.files(&format!("d{}", MAX_DEPTH + 1), &[("a", "a")]);
+    let (err, msg) = root.error("d0");
+    assert!(matches!(err, OverlayError::TooDeep { .. }), "{msg}");
 }
 
 #[test]
 fn a_missing_base_names_the_file_and_the_base() {
-    let root = scratch();
-    write(
-        &root.path().join("top"),
-        &[("overlay.toml", "format_version = 1\nbase = \"labs/nope\"\n")],
-    );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("top")).unwrap_err();
-    let msg = err.to_string();
+    let root = Root::new();
+    root.overlay("top", "base = \"labs/nope\"\n");
+    let (err, msg) = root.error("top");
     assert!(matches!(err, OverlayError::MissingBase { .. }), "{msg}");
     assert!(
         msg.contains("top/overlay.toml") && msg.contains("labs/nope"),
@@ -244,61 +223,47 @@ fn a_missing_base_names_the_file_and_the_base() {
 
 #[test]
 fn a_base_outside_the_course_is_refused() {
-    let outside = scratch();
-    let root = scratch();
-    let rel = format!(
-        "../{}",
-        outside.path().file_name().unwrap().to_string_lossy()
-    );
-    let text = format!("format_version = 1\nbase = \"{rel}\"\n");
-    write(&root.path().join("top"), &[("overlay.toml", &text)]);
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("top")).unwrap_err();
-    assert!(matches!(err, OverlayError::BaseOutside { .. }), "{err}");
+    let outside = Root::new();
+    let root = Root::new();
+    let name = outside.path().file_name().unwrap().to_string_lossy();
+    root.overlay("top", &format!("base = \"../{name}\"\n"));
+    let (err, msg) = root.error("top");
+    assert!(matches!(err, OverlayError::BaseOutside { .. }), "{msg}");
 }
 
 #[test]
-fn paths_leaving_the_tree_and_unknown_keys_are_refused() {
-    let root = scratch();
-    write(&root.path().join("base"), &[("a", "a")]);
-    write(
-        &root.path().join("dots"),
-        &[(
-            "overlay.toml",
-            "format_version = 1\nbase = \"base\"\nremove = [\"../a\"]\n",
-        )],
-    );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("dots")).unwrap_err();
-    assert!(matches!(err, OverlayError::BadPath { .. }), "{err}");
-    write(
-        &root.path().join("typo"),
-        &[(
-            "overlay.toml",
-            "format_version = 1\nbase = \"base\"\nremoves = []\n",
-        )],
-    );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("typo")).unwrap_err();
-    let msg = err.to_string();
+fn paths_leaving_the_tree_unknown_keys_and_other_versions_are_refused() {
+    let root = Root::new();
+    root.files("base", &[("a", "a")]);
+    root.overlay("dots", "base = \"base\"\nremove = [\"../a\"]\n");
+    let (err, msg) = root.error("dots");
+    assert!(matches!(err, OverlayError::BadPath { .. }), "{msg}");
+    root.overlay("typo", "base = \"base\"\nremoves = []\n");
+    let (_, msg) = root.error("typo");
     assert!(
         msg.contains("typo/overlay.toml:3") && msg.contains("removes"),
         "{msg}"
     );
-    write(
-        &root.path().join("v2"),
-        &[("overlay.toml", "format_version = 2\nbase = \"base\"\n")],
+    root.files(
+        "v2",
+        &[(OVERLAY_FILE, "format_version = 2\nbase = \"base\"\n")],
     );
-    let err = Stack::of_overlay_dir(root.path(), &root.path().join("v2")).unwrap_err();
-    assert!(err.to_string().contains("format_version = 2"), "{err}");
+    let (_, msg) = root.error("v2");
+    assert!(
+        msg.contains("v2/overlay.toml") && msg.contains("format_version = 2"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn an_edit_whose_text_is_not_there_once_names_the_file() {
-    let root = scratch();
-    write(&root.path().join("base"), &[("a.c", "x x")]);
-    let text = "format_version = 1\nbase = \"base\"\n[[edit]]\nfile = \"a.c\"\nreplace = \"x\"\nwith = \"y\"\n";
-    write(&root.path().join("top"), &[("overlay.toml", text)]);
-    let stack = Stack::of_overlay_dir(root.path(), &root.path().join("top")).unwrap();
-    let err = stack.materialize(&root.path().join("out")).unwrap_err();
-    let msg = err.to_string();
+    let root = Root::new();
+    root.files("base", &[("a.c", "x x")]);
+    root.overlay(
+        "top",
+        "base = \"base\"\n[[edit]]\nfile = \"a.c\"\nreplace = \"x\"\nwith = \"y\"\n",
+    );
+    let (err, msg) = root.error("top");
     assert!(
         matches!(err, OverlayError::EditCount { count: 2, .. }),
         "{msg}"
@@ -311,9 +276,8 @@ fn an_edit_whose_text_is_not_there_once_names_the_file() {
 
 #[test]
 fn a_course_solution_is_staged_in_the_work_dir() {
-    let root = scratch();
-    course_tree_fixture(root.path());
-    let c = course(root.path(), vec![lab(&["solutions/l/rust"])]);
+    let root = Root::new().with_course_tree();
+    let c = root.course(&["solutions/l/rust"]);
     let sub = root.path().join("solutions/l/rust");
     let work = root.path().join("work");
     let staged = stage(&c, &sub, &work).unwrap();
@@ -328,21 +292,12 @@ fn a_course_solution_is_staged_in_the_work_dir() {
 
 #[test]
 fn a_students_overlay_toml_is_not_honoured() {
-    let root = scratch();
-    course_tree_fixture(root.path());
-    let c = course(root.path(), vec![lab(&["solutions/l/rust"])]);
-    // A student's directory claiming to be the reference solution.
-    let student = scratch();
-    write(
-        student.path(),
-        &[
-            (
-                "overlay.toml",
-                "format_version = 1\nbase = \"solutions/l/rust\"\n",
-            ),
-            ("src/queue.rs", "todo!()\n"),
-        ],
-    );
+    let root = Root::new().with_course_tree();
+    let c = root.course(&["solutions/l/rust"]);
+    // A student's directory claiming the reference solution as its base.
+    let student = Root::new();
+    student.overlay("", "base = \"solutions/l/rust\"\n");
+    student.files("", &[("src/queue.rs", "todo!()\n")]);
     let work = root.path().join("work");
     let staged = stage(&c, student.path(), &work).unwrap();
     assert_eq!(staged.dir, student.path(), "graded as it is");
@@ -358,9 +313,8 @@ fn a_students_overlay_toml_is_not_honoured() {
 
 #[test]
 fn a_plain_submission_is_staged_as_it_is() {
-    let root = scratch();
-    course_tree_fixture(root.path());
-    let c = course(root.path(), vec![lab(&["solutions/l/rust"])]);
+    let root = Root::new().with_course_tree();
+    let c = root.course(&["solutions/l/rust"]);
     let skeleton = root.path().join("labs/l");
     let staged = stage(&c, &skeleton, &root.path().join("work")).unwrap();
     assert_eq!(staged.dir, skeleton);
@@ -369,16 +323,9 @@ fn a_plain_submission_is_staged_as_it_is() {
 
 #[test]
 fn export_picks_the_solution_in_the_language_asked() {
-    let root = scratch();
-    course_tree_fixture(root.path());
-    write(
-        &root.path().join("solutions/l/c"),
-        &[("msgq.c", "int main;")],
-    );
-    let c = course(
-        root.path(),
-        vec![lab(&["solutions/l/rust", "solutions/l/c"])],
-    );
+    let root = Root::new().with_course_tree();
+    root.files("solutions/l/c", &[("msgq.c", "int main;")]);
+    let c = root.course(&["solutions/l/rust", "solutions/l/c"]);
     let out = root.path().join("exported-c");
     let (which, _) = export_solution(&c, &c.labs[0], Some(Language::C), &out).unwrap();
     assert_eq!(which, Path::new("solutions/l/c"));
@@ -390,16 +337,12 @@ fn export_picks_the_solution_in_the_language_asked() {
     assert_eq!(read(&out, "src/queue.rs"), "msgsnd()\n");
     let err = export_solution(&c, &c.labs[0], None, &out).unwrap_err();
     assert!(matches!(err, OverlayError::OutNotEmpty(_)), "{err}");
-    let none = course(root.path(), vec![lab(&["solutions/l/c"])]);
-    let err = export_solution(
-        &none,
-        &none.labs[0],
-        Some(Language::Rust),
-        &root.path().join("x"),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("rust solution of lab1"), "{err}");
-    assert!(!root.path().join("x").exists(), "nothing half-written");
+    let c_only = root.course(&["solutions/l/c"]);
+    let nowhere = root.path().join("x");
+    let err = export_solution(&c_only, &c_only.labs[0], Some(Language::Rust), &nowhere);
+    let err = err.unwrap_err().to_string();
+    assert!(err.contains("rust solution of lab1"), "{err}");
+    assert!(!nowhere.exists(), "nothing half-written");
 }
 
 /// The course's own Rust solutions hold only what differs from their base: no file of an
