@@ -168,6 +168,40 @@ pub fn pin(cwd: &Path) -> Result<i32> {
     Ok(EXIT_FULL_MARKS)
 }
 
+/// `cargo grader solution LAB [--lang rust|c] --out DIR`.
+pub fn solution(
+    cwd: &Path,
+    lab: &str,
+    lang: Option<crate::build::Language>,
+    out: &Path,
+) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let lab = course.lab(lab)?;
+    let (listed, stack) = crate::overlay::export_solution(&course, lab, lang, out)?;
+    let rel = |p: &Path| {
+        p.strip_prefix(&course.root)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
+    let layers: Vec<String> = stack.layers.iter().map(|l| rel(&l.dir)).collect();
+    println!(
+        "{} {} written to {} ({})",
+        lab.id,
+        listed.display(),
+        out.display(),
+        layers.join(" + ")
+    );
+    if stack.layers.len() > 1 {
+        println!(
+            "{} holds only the files that differ from {}: copy the files you change back there",
+            listed.display(),
+            layers[layers.len() - 2]
+        );
+    }
+    Ok(EXIT_FULL_MARKS)
+}
+
 /// `cargo grader doctor`.
 pub fn doctor(cwd: &Path) -> Result<i32> {
     let findings = crate::doctor::diagnose(cwd);

@@ -112,7 +112,9 @@ pub struct LabEntry {
     pub spec: PathBuf,
     /// SHA-256 of the spec file as the course ships it: grading refuses a spec that differs.
     pub spec_sha256: Option<String>,
-    /// Reference solutions (relative to the root), checked by `cargo grader check`.
+    /// Reference solutions (relative to the root), checked by `cargo grader check`. A
+    /// directory holding `overlay.toml` is stored as a base plus the files that differ and
+    /// materialised before grading (see [`crate::overlay`]).
     #[serde(default)]
     pub solutions: Vec<PathBuf>,
     /// How the lab is graded.

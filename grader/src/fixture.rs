@@ -1,6 +1,7 @@
-//! Fixture submissions as data (`tests/fixtures/labN/CASE/fixture.toml`): a base directory
-//! plus exact textual edits, and the verdict expected of it. Used by the test suite, the
-//! bulk-grading class generator and anyone reproducing a grading bug.
+//! Fixture submissions as data (`tests/fixtures/labN/CASE/fixture.toml`): a base directory,
+//! the files beside `fixture.toml` and exact textual edits (materialised by
+//! [`crate::overlay`], like the course's solutions), and the verdict expected of it. Used
+//! by the test suite, the bulk-grading class generator and anyone reproducing a grading bug.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::config::{self, ConfigError};
+pub use crate::overlay::Edit;
+use crate::overlay::{Layer, OverlayError, Stack};
 use crate::report::GradeReport;
 use crate::score::Status;
 
@@ -17,9 +20,11 @@ use crate::score::Status;
 pub struct Fixture {
     /// Lab id.
     pub lab: String,
-    /// Base directory relative to the workspace root; absent = the files beside fixture.toml.
+    /// Base directory relative to the workspace root (a solution stored as an overlay is
+    /// materialised first). The files beside fixture.toml are copied over it; with no base
+    /// they are the whole submission.
     pub base: Option<PathBuf>,
-    /// Edits applied to copies of the base files.
+    /// Edits applied to the copy, last.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,
     /// The verdict.
@@ -27,18 +32,6 @@ pub struct Fixture {
     /// Directory holding fixture.toml (set after loading).
     #[serde(skip)]
     pub dir: PathBuf,
-}
-
-/// One textual edit.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Edit {
-    /// File relative to the base.
-    pub file: PathBuf,
-    /// Text that must occur exactly once.
-    pub replace: String,
-    /// Replacement.
-    pub with: String,
 }
 
 /// What grading the fixture must give.
@@ -65,14 +58,9 @@ pub enum FixtureError {
     /// The fixture file is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Copying or editing failed.
-    #[error("failed to materialize fixture {fixture}: {message}")]
-    Materialize {
-        /// fixture.toml.
-        fixture: PathBuf,
-        /// Why.
-        message: String,
-    },
+    /// Its base, files or edits could not be materialised (the message names the file).
+    #[error(transparent)]
+    Overlay(#[from] OverlayError),
 }
 
 impl Fixture {
@@ -91,35 +79,22 @@ impl Fixture {
             .unwrap_or_default()
     }
 
+    /// The fixture as layers: its base (through any `overlay.toml`), then its own files
+    /// and edits.
+    pub fn stack(&self, root: &Path) -> Result<Stack, FixtureError> {
+        let top = Layer {
+            manifest: Some(self.dir.join("fixture.toml")),
+            dir: self.dir.clone(),
+            skip: vec!["fixture.toml".into()],
+            remove: Vec::new(),
+            edits: self.edits.clone(),
+        };
+        Ok(Stack::resolve(root, top, self.base.as_deref())?)
+    }
+
     /// Writes the submission into `dest` (which must not exist yet).
     pub fn materialize(&self, root: &Path, dest: &Path) -> Result<(), FixtureError> {
-        let err = |message: String| FixtureError::Materialize {
-            fixture: self.dir.join("fixture.toml"),
-            message,
-        };
-        let base = self
-            .base
-            .as_ref()
-            .map_or_else(|| self.dir.clone(), |b| root.join(b));
-        crate::build::copy_tree(&base, dest, &[])
-            .map_err(|e| err(format!("copying {}: {e}", base.display())))?;
-        let _ = std::fs::remove_file(dest.join("fixture.toml"));
-        for e in &self.edits {
-            let path = dest.join(&e.file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|x| err(format!("reading {}: {x}", e.file.display())))?;
-            let n = text.matches(&e.replace).count();
-            if n != 1 {
-                return Err(err(format!(
-                    "{}: the text to replace occurs {n} times (must be exactly once): {:?}",
-                    e.file.display(),
-                    e.replace
-                )));
-            }
-            std::fs::write(&path, text.replacen(&e.replace, &e.with, 1))
-                .map_err(|x| err(x.to_string()))?;
-        }
-        Ok(())
+        Ok(self.stack(root)?.materialize(dest)?)
     }
 
     /// Compares a report with the expectation; every mismatch is listed.

@@ -6,6 +6,7 @@ use crate::course::{Course, LabEntry, LabKind};
 use crate::events::{Event, Subscriber};
 use crate::ipclab::IpcLab;
 use crate::lab::{GradeError, GradeOptions, LabEngine};
+use crate::overlay;
 use crate::qemulab::QemuLab;
 use crate::report::GradeReport;
 use crate::sandbox::Sandbox;
@@ -19,7 +20,9 @@ pub fn engine(course: &Course, lab: &LabEntry) -> Result<Box<dyn LabEngine>, Gra
 }
 
 /// Grades a submission of any kind of lab in `sandbox`, telling `events` as it goes (the
-/// report last, as [`Event::Graded`]).
+/// report last, as [`Event::Graded`]). A course solution stored as an overlay is
+/// materialised into the run's work directory first (see [`overlay::stage`]); the report
+/// names the directory as given.
 pub fn grade_any(
     course: &Course,
     lab: &LabEntry,
@@ -27,7 +30,15 @@ pub fn grade_any(
     opts: &GradeOptions,
     events: &mut dyn Subscriber,
 ) -> Result<GradeReport, GradeError> {
-    let report = engine(course, lab)?.grade(sandbox, opts, events)?;
+    let engine = engine(course, lab)?;
+    let staged = overlay::stage(course, &opts.submission, &opts.work)?;
+    let staged_opts = GradeOptions {
+        submission: staged.dir.clone(),
+        ..opts.clone()
+    };
+    let mut report = engine.grade(sandbox, &staged_opts, events)?;
+    report.submission = opts.submission.display().to_string();
+    report.notices.extend(staged.notice);
     events.event(&Event::Graded { report: &report });
     Ok(report)
 }

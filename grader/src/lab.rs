@@ -42,6 +42,9 @@ pub enum GradeError {
     /// The submission directory does not exist.
     #[error("submission directory {0} does not exist")]
     NoSubmission(PathBuf),
+    /// A course solution stored as an overlay could not be materialised.
+    #[error(transparent)]
+    Overlay(#[from] crate::overlay::OverlayError),
     /// A QEMU lab needs the guest image, which the `local` backend does not have.
     #[error(
         "{lab} drives QEMU on this host itself: use the default qemu backend, not --backend local"

@@ -18,6 +18,7 @@ pub mod grade;
 pub mod image;
 pub mod ipclab;
 pub mod lab;
+pub mod overlay;
 pub mod progress;
 pub mod protocol;
 pub mod qemulab;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use grader::build::Language;
 use grader::cli::{self, Format};
 use grader::report::EXIT_USAGE;
 use grader::session::BackendChoice;
@@ -22,7 +23,8 @@ enum CargoCli {
     version,
     about = "Grade an AISE lab: build it, run its scenarios in a QEMU guest, score them.",
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader list | doctor | check | bench | image status"
+    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit
+  cargo grader list | doctor | check | bench | image status"
 )]
 struct GraderArgs {
     #[command(subcommand)]
@@ -92,6 +94,18 @@ enum Command {
     },
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
+    /// Write a lab's reference solution, materialised (skeleton + the solution's own
+    /// files), into a directory to open or edit in an IDE.
+    Solution {
+        /// Lab id or name.
+        lab: String,
+        /// Which solution (default: the first listed in course.toml).
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        /// Directory to create (must not exist or be empty).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Grade a whole class: one folder, git repository, .tar.gz or .zip per student in
     /// SUBMISSIONS; reports and gradebook.csv in --out. Rerun the same command to resume.
     Bulk(BulkArgs),
@@ -254,6 +268,12 @@ enum BackendArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Rust,
+    C,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Human,
     Json,
@@ -304,6 +324,13 @@ fn run(args: GraderArgs) -> Result<i32> {
         }) => cli::check(&cwd, &labs, backend(b), seed),
         Some(Command::Bench { lab, runs }) => cli::bench(&cwd, &lab, runs),
         Some(Command::Pin) => cli::pin(&cwd),
+        Some(Command::Solution { lab, lang, out }) => {
+            let lang = lang.map(|l| match l {
+                LangArg::Rust => Language::Rust,
+                LangArg::C => Language::C,
+            });
+            cli::solution(&cwd, &lab, lang, &out)
+        }
         Some(Command::Bulk(a)) => cli::bulk(&cwd, &bulk_command(a)),
         Some(Command::Collect { out, wait }) => cli::collect(&cwd, &out, wait),
         Some(Command::GenClass { lab, out, size }) => cli::gen_class(&cwd, &lab, &out, size),

@@ -7,5 +7,6 @@ mod cli;
 mod fixtures;
 mod lab7;
 mod outputs;
+mod overlays;
 mod reports;
 mod util;

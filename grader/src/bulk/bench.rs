@@ -104,9 +104,8 @@ fn rust_copies(course: &Course, lab: &LabEntry, dir: &Path, n: usize) -> Result<
         .find(|f| {
             f.lab == lab.id
                 && f.expect.build == "ok"
-                && f.base
-                    .as_ref()
-                    .is_some_and(|b| course.path(b).join("Cargo.toml").is_file())
+                && f.stack(&course.root)
+                    .is_ok_and(|s| s.has_file(Path::new("Cargo.toml")))
         })
         .with_context(|| format!("{} has no Rust fixture that builds", lab.id))?;
     (0..n)
