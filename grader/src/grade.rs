@@ -43,6 +43,9 @@ pub enum GradeError {
     /// A QEMU lab (lab 7) failed to be graded for a configuration reason.
     #[error(transparent)]
     QemuLab(#[from] crate::qemulab::QemuLabError),
+    /// The hints of the lab's spec could not be read.
+    #[error(transparent)]
+    Hints(#[from] crate::hints::HintError),
     /// A QEMU lab needs the guest image, which the `local` backend does not have.
     #[error(
         "{lab} drives QEMU on this host itself: use the default qemu backend, not --backend local"
@@ -62,17 +65,20 @@ pub fn grade_any(
     opts: &GradeOptions,
     progress: &mut dyn Progress,
 ) -> Result<GradeReport, GradeError> {
-    match lab.kind {
-        crate::course::LabKind::Ipc => grade(course, lab, sandbox, opts, progress),
+    let mut report = match lab.kind {
+        crate::course::LabKind::Ipc => grade(course, lab, sandbox, opts, progress)?,
         crate::course::LabKind::Qemu => {
             let image = sandbox
                 .guest_image()
                 .ok_or_else(|| GradeError::NeedsGuestImage {
                     lab: lab.id.clone(),
                 })?;
-            Ok(crate::qemulab::grade(course, lab, image, opts, progress)?)
+            crate::qemulab::grade(course, lab, image, opts, progress)?
         }
-    }
+    };
+    // The course's hint policy, first level only: no report depends on a local file.
+    crate::hints::apply_policy(course, lab, &mut report)?;
+    Ok(report)
 }
 
 /// Progress messages for people waiting on a run.
@@ -165,7 +171,10 @@ pub fn grade(
     ));
 
     progress.phase("building");
-    let skip = [pinned.file_name.as_str()];
+    // The lab's other skeletons (the C one inside the Rust crate) are not this build's.
+    let inside = lab.skeletons_inside(&course.root, &opts.submission);
+    let mut skip = vec![pinned.file_name.as_str()];
+    skip.extend(inside.iter().map(String::as_str));
     let built = build::build(&BuildRequest {
         submission: &opts.submission,
         programs: &pinned.spec.programs,
@@ -293,6 +302,8 @@ fn unbuilt(s: &crate::spec::ScenarioSpec, lang: crate::build::Language) -> TestR
         max_score: s.max_points(),
         message: format!("{what}: see the compiler's message above (build.log)"),
         hint: None,
+        hints: Vec::new(),
+        hint_levels: 0,
         duration_ms: 0,
         leaks: Vec::new(),
     }
