@@ -68,6 +68,7 @@ fixture_tests! {
     lab1_correct_c => ("lab1", "correct-c");
     lab1_correct_rust => ("lab1", "correct-rust");
     lab1_skeleton => ("lab1", "skeleton");
+    lab1_skeleton_c => ("lab1", "skeleton-c");
     lab1_wrong_type => ("lab1", "wrong-type");
     lab1_leak => ("lab1", "leak");
     lab1_no_compile => ("lab1", "no-compile");
