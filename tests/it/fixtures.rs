@@ -78,6 +78,7 @@ fixture_tests! {
     lab2_correct_c => ("lab2", "correct-c");
     lab2_correct_rust => ("lab2", "correct-rust");
     lab2_skeleton => ("lab2", "skeleton");
+    lab2_skeleton_c => ("lab2", "skeleton-c");
     lab2_no_stale_handling => ("lab2", "no-stale-handling");
     lab2_no_rmid => ("lab2", "no-rmid");
     lab2_perms_0666 => ("lab2", "perms-0666");
