@@ -86,6 +86,7 @@ fixture_tests! {
     lab3_correct_c => ("lab3", "correct-c");
     lab3_correct_rust => ("lab3", "correct-rust");
     lab3_skeleton => ("lab3", "skeleton");
+    lab3_skeleton_c => ("lab3", "skeleton-c");
     lab3_slides_semaphore => ("lab3", "slides-semaphore");
     lab3_no_sem_undo => ("lab3", "no-sem-undo");
     lab3_no_lock => ("lab3", "no-lock");
