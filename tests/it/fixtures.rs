@@ -96,6 +96,7 @@ fixture_tests! {
     lab4_correct_c => ("lab4", "correct-c");
     lab4_correct_rust => ("lab4", "correct-rust");
     lab4_skeleton => ("lab4", "skeleton");
+    lab4_skeleton_c => ("lab4", "skeleton-c");
     lab4_still_sysv => ("lab4", "still-sysv");
     lab4_no_unlink => ("lab4", "no-unlink");
     lab4_wrong_mode => ("lab4", "wrong-mode");
