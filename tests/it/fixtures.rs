@@ -115,6 +115,7 @@ fixture_tests! {
     lab5_correct_rust => ("lab5", "correct-rust");
     lab5_map_private => ("lab5", "map-private");
     lab5_skeleton => ("lab5", "skeleton");
+    lab5_skeleton_c => ("lab5", "skeleton-c");
     lab5_sleep_sync => ("lab5", "sleep-sync");
     lab5_sort_first_half => ("lab5", "sort-first-half");
     lab5_sort_read_write => ("lab5", "sort-read-write");
