@@ -128,6 +128,7 @@ fixture_tests! {
     lab6_redir_no_dup2 => ("lab6", "redir-no-dup2");
     lab6_redir_perms_0644 => ("lab6", "redir-perms-0644");
     lab6_skeleton => ("lab6", "skeleton");
+    lab6_skeleton_c => ("lab6", "skeleton-c");
     lab6_slides_pipe => ("lab6", "slides-pipe");
     lab6_slides_redir => ("lab6", "slides-redir");
     lab6_unclosed_pipe => ("lab6", "unclosed-pipe");
