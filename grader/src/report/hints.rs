@@ -48,6 +48,8 @@ pub fn revealed(r: &Revealed, policy: HintPolicy, out: &mut dyn Write) -> io::Re
             out,
             "this course shows every hint level at once (hints = \"all\")"
         )
+    } else if total == 1 {
+        writeln!(out, "{} has a single hint, shown above", s.name)
     } else if r.new {
         writeln!(
             out,
@@ -118,5 +120,12 @@ mod tests {
         assert!(t.contains("that was the last hint for rm (3/3)"), "{t}");
         let t = text(&revealed_of(3, false), HintPolicy::Levels);
         assert!(t.contains("no more hints for rm: all 3 are shown"), "{t}");
+        let mut single = revealed_of(1, false);
+        single.scenario.levels.truncate(1);
+        let t = text(&single, HintPolicy::Levels);
+        assert!(
+            t.contains("  hint: a\nrm has a single hint, shown above"),
+            "{t}"
+        );
     }
 }
