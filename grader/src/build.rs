@@ -16,7 +16,7 @@ pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What a submission is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     /// A cargo package.
@@ -280,7 +280,10 @@ fn touch_tree(dir: &Path) -> std::io::Result<()> {
 fn build_c(src: &Path, bin: &Path, programs: &[String]) -> Result<(bool, String), BuildError> {
     if src.join("Makefile").is_file() || src.join("makefile").is_file() {
         let mut cmd = Command::new("make");
+        // -B: programs or objects copied along with the sources (a student's own `make`)
+        // must not pass for up to date.
         cmd.current_dir(src)
+            .arg("-B")
             .args(programs)
             .env("CC", "gcc")
             .env("CFLAGS", "-O2 -Wall")

@@ -1,5 +1,6 @@
 //! The teacher's self-check (`cargo grader check`): every reference solution of every
-//! lab scores full marks, and every untouched skeleton builds but scores below max. QEMU
+//! lab scores full marks, and every untouched skeleton (each language's, see the labs'
+//! `skeletons` in course.toml) builds but scores below max. QEMU
 //! labs (lab 7) are graded on the host with the guest image, whatever the backend.
 
 use std::io::Write;
@@ -94,7 +95,11 @@ pub fn run(
             .iter()
             .map(|s| (course.path(s), Role::Solution))
             .collect();
-        dirs.push((course.path(&lab.dir), Role::Skeleton));
+        dirs.extend(
+            lab.skeleton_dirs()
+                .into_iter()
+                .map(|d| (course.path(d), Role::Skeleton)),
+        );
         for (dir, role) in dirs {
             let opts = GradeOptions {
                 submission: dir.clone(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::course::{Course, LabEntry};
+use crate::course::Course;
 use crate::grade;
 use crate::lab::GradeOptions;
 use crate::progress::{BulkProgress, PhaseLines};
@@ -36,6 +36,8 @@ pub struct GradeCommand {
     pub lab: String,
     /// Submission directory.
     pub submission: Option<PathBuf>,
+    /// `--lang`: the skeleton to grade, or the language `submission` must be written in.
+    pub lang: Option<crate::build::Language>,
     /// Backend.
     pub backend: BackendChoice,
     /// Seed.
@@ -50,18 +52,12 @@ pub struct GradeCommand {
     pub verbose: bool,
 }
 
-fn default_submission(course: &Course, lab: &LabEntry) -> PathBuf {
-    course.path(&lab.dir)
-}
-
 /// Grades one submission and prints the report.
 pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let lab = course.lab(&cmd.lab)?.clone();
-    let submission = cmd
-        .submission
-        .clone()
-        .unwrap_or_else(|| default_submission(&course, &lab));
+    let submission =
+        crate::lang::submission_dir(&course, &lab, cwd, cmd.submission.as_deref(), cmd.lang)?;
     let submission = std::fs::canonicalize(&submission).with_context(|| {
         format!(
             "submission directory {} does not exist",
@@ -76,8 +72,14 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
         seed: cmd.seed,
         work: work.clone(),
     };
-    let report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
+    let mut report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
     let _ = std::fs::remove_dir_all(&work);
+    // The student's own reports reveal the hints asked for; CI formats stay at level 1.
+    if matches!(cmd.format, Format::Human | Format::Json) {
+        let loaded = load_hint_state(&course);
+        let hints = grade::engine(&course, &lab)?.hints();
+        crate::hints::apply_progress(&course, &lab, &hints, &mut report, &loaded.state);
+    }
     render(&report, cmd)?;
     Ok(report.exit_code())
 }
@@ -128,6 +130,36 @@ fn github(report: &GradeReport, buf: &mut Vec<u8>) -> Result<()> {
         None => report::github::summary(report, buf)?,
     }
     Ok(())
+}
+
+/// The student's hint progress; a warning about an unusable file goes to stderr.
+fn load_hint_state(course: &Course) -> crate::hints::Loaded {
+    let loaded = crate::hints::HintState::load(&crate::hints::state_path(&course.root));
+    if let Some(w) = &loaded.warning {
+        eprintln!("warning: {w}");
+    }
+    loaded
+}
+
+/// `cargo grader hint LAB [SCENARIO]`: reveals the next hint level of a scenario, or
+/// lists the scenarios with the levels they show.
+pub fn hint(cwd: &Path, lab: &str, scenario: Option<&str>) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let lab = course.lab(lab)?;
+    let mut state = load_hint_state(&course).state;
+    let hints = grade::engine(&course, lab)?.hints();
+    let mut out = std::io::stdout().lock();
+    let Some(scenario) = scenario else {
+        let rows = crate::hints::progress(&course, lab, hints, &state)?;
+        report::hints::progress(lab, &rows, &mut out)?;
+        return Ok(EXIT_FULL_MARKS);
+    };
+    let revealed = crate::hints::reveal_next(&course, lab, hints, scenario, &mut state)?;
+    if revealed.new {
+        state.save(&crate::hints::state_path(&course.root))?;
+    }
+    report::hints::revealed(&revealed, course.hints, &mut out)?;
+    Ok(EXIT_FULL_MARKS)
 }
 
 /// `cargo grader list`.

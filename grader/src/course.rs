@@ -1,11 +1,13 @@
 //! The course model: `course.toml` at the workspace root lists the labs, where their specs
 //! live (pinned by content hash), and the guest and resource settings.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::build::Language;
 use crate::config::{self, ConfigError, Dur};
 use crate::protocol::Limits;
 
@@ -25,6 +27,11 @@ pub struct Course {
     /// Resource limits for student processes.
     #[serde(default)]
     pub limits: LimitSettings,
+    /// What reports say to help a failing scenario: `levels` (the default: the first,
+    /// concept-level hint, and the next ones on request with `cargo grader hint`), `all`
+    /// (every level at once) or `none` (no hint in any report, e.g. for an exam).
+    #[serde(default)]
+    pub hints: HintPolicy,
     /// The labs, in course order.
     #[serde(rename = "lab")]
     pub labs: Vec<LabEntry>,
@@ -85,6 +92,19 @@ impl LimitSettings {
     }
 }
 
+/// The course-wide hint policy (`hints = "levels" | "all" | "none"`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HintPolicy {
+    /// The first level on failure; `cargo grader hint` reveals the next ones, one by one.
+    #[default]
+    Levels,
+    /// Every level at once.
+    All,
+    /// No hint at all (exams).
+    None,
+}
+
 /// How a lab is graded.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +140,12 @@ pub struct LabEntry {
     /// How the lab is graded.
     #[serde(default)]
     pub kind: LabKind,
+    /// The untouched skeletons handed out, by language (relative to the root), e.g.
+    /// `{ rust = "labs/lab1-msgq", c = "labs/lab1-msgq/c" }`: `cargo grader LAB --lang c`
+    /// grades `skeletons.c`, and `cargo grader check` expects every one of them to build and
+    /// score below max. Absent: `dir` is the lab's only skeleton.
+    #[serde(default)]
+    pub skeletons: BTreeMap<Language, PathBuf>,
 }
 
 impl LabEntry {
@@ -136,6 +162,28 @@ impl LabEntry {
             }),
             _ => Ok(sha256),
         }
+    }
+
+    /// Every skeleton `cargo grader check` grades (relative to the root): the declared
+    /// ones, else `dir`.
+    pub fn skeleton_dirs(&self) -> Vec<&Path> {
+        if self.skeletons.is_empty() {
+            vec![self.dir.as_path()]
+        } else {
+            self.skeletons.values().map(PathBuf::as_path).collect()
+        }
+    }
+
+    /// Names of the skeleton directories that sit directly inside `dir` (the C skeleton
+    /// `c/` inside the Rust crate's directory): building `dir` must leave them out.
+    pub fn skeletons_inside(&self, root: &Path, dir: &Path) -> Vec<String> {
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+        self.skeletons
+            .values()
+            .filter_map(|s| std::fs::canonicalize(root.join(s)).ok())
+            .filter(|s| s.parent() == Some(dir.as_path()))
+            .filter_map(|s| s.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect()
     }
 
     /// The spec's file name (`lab.toml`): a submission's own copy of it is ignored.
@@ -308,6 +356,55 @@ spec = "labs/lab1-msgq/lab.toml"
             err.contains("course.toml:6: unknown field `memroy`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn skeletons_by_language_and_the_hint_policy_are_typed() {
+        let text = MINIMAL.replace("title = \"t\"\n", "title = \"t\"\nhints = \"none\"\n")
+            + "skeletons = { rust = \"labs/lab1-msgq\", c = \"labs/lab1-msgq/c\" }\n";
+        let c = Course::load(&write(&tmp("skel"), &text)).unwrap();
+        assert_eq!(c.hints, HintPolicy::None);
+        let lab = c.lab("lab1").unwrap();
+        assert_eq!(
+            lab.skeleton_dirs(),
+            [Path::new("labs/lab1-msgq"), Path::new("labs/lab1-msgq/c")]
+        );
+        let plain = Course::load(&write(&tmp("plain"), MINIMAL)).unwrap();
+        assert_eq!(plain.hints, HintPolicy::Levels);
+        assert_eq!(plain.labs[0].skeleton_dirs(), [Path::new("labs/lab1-msgq")]);
+    }
+
+    #[test]
+    fn an_unknown_language_or_policy_is_an_error_with_its_line() {
+        let lang = MINIMAL.to_string() + "skeletons = { cpp = \"x\" }\n";
+        let err = Course::load(&write(&tmp("cpp"), &lang))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("course.toml:14") && err.contains("cpp"),
+            "{err}"
+        );
+        let policy = MINIMAL.replace("title = \"t\"\n", "title = \"t\"\nhints = \"some\"\n");
+        let err = Course::load(&write(&tmp("pol"), &policy))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("course.toml:4") && err.contains("some"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_skeleton_inside_another_is_named_for_the_build_to_skip() {
+        let root = tmp("inside");
+        std::fs::create_dir_all(root.join("labs/l1/c")).unwrap();
+        let text = MINIMAL.to_string() + "skeletons = { rust = \"labs/l1\", c = \"labs/l1/c\" }\n";
+        let c = Course::load(&write(&root, &text)).unwrap();
+        let lab = &c.labs[0];
+        assert_eq!(lab.skeletons_inside(&root, &root.join("labs/l1")), ["c"]);
+        assert!(lab
+            .skeletons_inside(&root, &root.join("labs/l1/c"))
+            .is_empty());
     }
 
     #[test]

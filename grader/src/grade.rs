@@ -39,6 +39,8 @@ pub fn grade_any(
     let mut report = engine.grade(sandbox, &staged_opts, events)?;
     report.submission = opts.submission.display().to_string();
     report.notices.extend(staged.notice);
+    // The course's hint policy, first level only: no report depends on a local file.
+    crate::hints::apply_policy(course, &engine.hints(), &mut report);
     events.event(&Event::Graded { report: &report });
     Ok(report)
 }

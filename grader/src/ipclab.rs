@@ -9,6 +9,7 @@ use crate::course::{Course, LabEntry, LabKind};
 use crate::events::{self, Event, Phase, Subscriber};
 use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabKindSpec, LoadedLab};
 use crate::protocol::{AgentEvent, Job, ScenarioResult};
+use crate::report::hints::ScenarioHints;
 use crate::report::{BuildInfo, GradeReport};
 use crate::sandbox::{Sandbox, SandboxRun};
 use crate::score::{self, Status, TestResult};
@@ -35,7 +36,12 @@ impl IpcLab {
     }
 
     fn build(&self, opts: &GradeOptions) -> Result<BuildOutput, build::BuildError> {
-        let skip = [self.pinned.file_name.as_str()];
+        // The lab's other skeletons (the C one inside the Rust crate) are not this build's.
+        let inside = self
+            .lab
+            .skeletons_inside(&self.course.root, &opts.submission);
+        let mut skip = vec![self.pinned.file_name.as_str()];
+        skip.extend(inside.iter().map(String::as_str));
         build::build(&BuildRequest {
             submission: &opts.submission,
             programs: &self.pinned.spec.programs,
@@ -120,6 +126,15 @@ impl LabKindSpec for LabSpec {
 
     fn outline(&self) -> String {
         format!("{} scenarios", self.scenarios.len())
+    }
+
+    fn hints(&self) -> Vec<ScenarioHints> {
+        let hints = self.scenarios.iter().map(|s| ScenarioHints {
+            name: s.name.clone(),
+            title: s.title.clone(),
+            levels: s.hint_levels().into_iter().map(String::from).collect(),
+        });
+        hints.collect()
     }
 
     fn grade(
@@ -245,6 +260,8 @@ fn unbuilt(s: &ScenarioSpec, lang: Language) -> TestResult {
         max_score: s.max_points(),
         message: format!("{what}: see the compiler's message above (build.log)"),
         hint: None,
+        hints: Vec::new(),
+        hint_levels: 0,
         duration_ms: 0,
         leaks: Vec::new(),
     }

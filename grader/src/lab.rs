@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::ConfigError;
 use crate::course::{sha256_hex, Course, LabEntry, LabKind};
 use crate::events::Subscriber;
+use crate::report::hints::ScenarioHints;
 use crate::report::GradeReport;
 use crate::sandbox::Sandbox;
 
@@ -67,6 +68,8 @@ pub trait LabEngine: std::fmt::Debug + Send + Sync {
     fn test_names(&self) -> Vec<String>;
     /// What is scored, for people: `11 scenarios`, `9 checks`.
     fn outline(&self) -> String;
+    /// The hint levels of everything scored, in order.
+    fn hints(&self) -> Vec<ScenarioHints>;
     /// Grades one submission. `Err` only for configuration problems; student failures
     /// and infrastructure faults are in the report.
     fn grade(
@@ -133,6 +136,8 @@ pub trait LabKindSpec: std::fmt::Debug + Send + Sync + Sized {
     fn test_names(&self) -> Vec<String>;
     /// What is scored, for people.
     fn outline(&self) -> String;
+    /// The hint levels of everything scored, in order.
+    fn hints(&self) -> Vec<ScenarioHints>;
     /// Grades one submission of `lab` (see [`LabEngine::grade`]).
     fn grade(
         lab: &LoadedLab<Self>,
@@ -179,6 +184,10 @@ impl<S: LabKindSpec> LabEngine for LoadedLab<S> {
 
     fn outline(&self) -> String {
         self.pinned.spec.outline()
+    }
+
+    fn hints(&self) -> Vec<ScenarioHints> {
+        self.pinned.spec.hints()
     }
 
     fn grade(

@@ -23,8 +23,7 @@ enum CargoCli {
     version,
     about = "Grade an AISE lab: build it, run its scenarios in a QEMU guest, score them.",
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit
-  cargo grader list | doctor | check | bench | image status"
+    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --lang c             grade the C skeleton labs/lab1-msgq/c\n  cargo grader hint lab1 SCENARIO        the next hint level of a failing scenario\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit\n  cargo grader list | doctor | check | bench | image status"
 )]
 struct GraderArgs {
     #[command(subcommand)]
@@ -37,9 +36,13 @@ struct GraderArgs {
 struct GradeArgs {
     /// Lab to grade: its id (`lab1`) or short name (`msgq`).
     lab: Option<String>,
-    /// Directory to grade (default: the lab's directory in this checkout).
+    /// Directory to grade (default: the lab's skeleton for --lang, else the skeleton you
+    /// are in, else the lab's directory).
     #[arg(long, short)]
     submission: Option<PathBuf>,
+    /// Grade the lab's C or Rust skeleton; with --submission, the language it must be in.
+    #[arg(long, value_enum)]
+    lang: Option<LangArg>,
     /// Where the scenarios run.
     #[arg(long, value_enum, default_value_t = BackendArg::Qemu)]
     backend: BackendArg,
@@ -91,6 +94,14 @@ enum Command {
         /// Runs per backend.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+    },
+    /// Reveal the next hint level of a failing scenario (repeat for more), or list the
+    /// scenarios of a lab with the hint levels they show.
+    Hint {
+        /// Lab id or name.
+        lab: String,
+        /// Scenario name (as in the report); omit it to list them.
+        scenario: Option<String>,
     },
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
@@ -331,6 +342,7 @@ fn run(args: GraderArgs) -> Result<i32> {
             });
             cli::solution(&cwd, &lab, lang, &out)
         }
+        Some(Command::Hint { lab, scenario }) => cli::hint(&cwd, &lab, scenario.as_deref()),
         Some(Command::Bulk(a)) => cli::bulk(&cwd, &bulk_command(a)),
         Some(Command::Collect { out, wait }) => cli::collect(&cwd, &out, wait),
         Some(Command::GenClass { lab, out, size }) => cli::gen_class(&cwd, &lab, &out, size),
@@ -366,6 +378,10 @@ fn run(args: GraderArgs) -> Result<i32> {
                 &cli::GradeCommand {
                     lab,
                     submission: g.submission,
+                    lang: g.lang.map(|l| match l {
+                        LangArg::Rust => grader::build::Language::Rust,
+                        LangArg::C => grader::build::Language::C,
+                    }),
                     backend: backend(g.backend),
                     seed: g.seed,
                     format,

@@ -68,6 +68,7 @@ fixture_tests! {
     lab1_correct_c => ("lab1", "correct-c");
     lab1_correct_rust => ("lab1", "correct-rust");
     lab1_skeleton => ("lab1", "skeleton");
+    lab1_skeleton_c => ("lab1", "skeleton-c");
     lab1_wrong_type => ("lab1", "wrong-type");
     lab1_leak => ("lab1", "leak");
     lab1_no_compile => ("lab1", "no-compile");
@@ -77,6 +78,7 @@ fixture_tests! {
     lab2_correct_c => ("lab2", "correct-c");
     lab2_correct_rust => ("lab2", "correct-rust");
     lab2_skeleton => ("lab2", "skeleton");
+    lab2_skeleton_c => ("lab2", "skeleton-c");
     lab2_no_stale_handling => ("lab2", "no-stale-handling");
     lab2_no_rmid => ("lab2", "no-rmid");
     lab2_perms_0666 => ("lab2", "perms-0666");
@@ -84,6 +86,7 @@ fixture_tests! {
     lab3_correct_c => ("lab3", "correct-c");
     lab3_correct_rust => ("lab3", "correct-rust");
     lab3_skeleton => ("lab3", "skeleton");
+    lab3_skeleton_c => ("lab3", "skeleton-c");
     lab3_slides_semaphore => ("lab3", "slides-semaphore");
     lab3_no_sem_undo => ("lab3", "no-sem-undo");
     lab3_no_lock => ("lab3", "no-lock");
@@ -93,6 +96,7 @@ fixture_tests! {
     lab4_correct_c => ("lab4", "correct-c");
     lab4_correct_rust => ("lab4", "correct-rust");
     lab4_skeleton => ("lab4", "skeleton");
+    lab4_skeleton_c => ("lab4", "skeleton-c");
     lab4_still_sysv => ("lab4", "still-sysv");
     lab4_no_unlink => ("lab4", "no-unlink");
     lab4_wrong_mode => ("lab4", "wrong-mode");
@@ -111,6 +115,7 @@ fixture_tests! {
     lab5_correct_rust => ("lab5", "correct-rust");
     lab5_map_private => ("lab5", "map-private");
     lab5_skeleton => ("lab5", "skeleton");
+    lab5_skeleton_c => ("lab5", "skeleton-c");
     lab5_sleep_sync => ("lab5", "sleep-sync");
     lab5_sort_first_half => ("lab5", "sort-first-half");
     lab5_sort_read_write => ("lab5", "sort-read-write");
@@ -123,6 +128,7 @@ fixture_tests! {
     lab6_redir_no_dup2 => ("lab6", "redir-no-dup2");
     lab6_redir_perms_0644 => ("lab6", "redir-perms-0644");
     lab6_skeleton => ("lab6", "skeleton");
+    lab6_skeleton_c => ("lab6", "skeleton-c");
     lab6_slides_pipe => ("lab6", "slides-pipe");
     lab6_slides_redir => ("lab6", "slides-redir");
     lab6_unclosed_pipe => ("lab6", "unclosed-pipe");

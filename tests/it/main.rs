@@ -5,6 +5,7 @@ mod architecture;
 mod bulk;
 mod cli;
 mod fixtures;
+mod hints;
 mod lab7;
 mod outputs;
 mod overlays;

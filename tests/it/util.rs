@@ -27,14 +27,44 @@ pub fn tempdir(label: &str) -> PathBuf {
     d
 }
 
-/// `cargo-grader grader ARGS…` run from `cwd`.
+/// `cargo-grader grader ARGS…` run from `cwd`, with a hint state file of its own (so a
+/// developer's `.grader/state.json` never changes what a test sees).
 pub fn grader(cwd: &Path, args: &[&str]) -> Output {
+    let state = tempdir("state").join("state.json");
+    grader_with_state(cwd, args, &state)
+}
+
+/// `cargo-grader grader ARGS…` run from `cwd` with `state` as the hint state file.
+pub fn grader_with_state(cwd: &Path, args: &[&str], state: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-grader"))
         .arg("grader")
         .args(args)
         .current_dir(cwd)
+        .env(grader::hints::state::STATE_ENV, state)
         .output()
         .expect("cargo-grader runs")
+}
+
+/// A copy of the course whose course.toml is `edit`ed; everything else is linked to the
+/// checkout's.
+pub fn course_copy(label: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let dir = tempdir(label);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(root().join("course.toml")).unwrap();
+    std::fs::write(dir.join("course.toml"), edit(text)).unwrap();
+    for entry in [
+        "labs",
+        "solutions",
+        "tests",
+        "vm-images",
+        "grader",
+        "target",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        std::os::unix::fs::symlink(root().join(entry), dir.join(entry)).unwrap();
+    }
+    dir
 }
 
 /// Grades a directory and parses the JSON report; panics with stderr on a usage error.

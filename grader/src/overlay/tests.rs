@@ -78,6 +78,7 @@ impl Root {
                 accel: "tcg".into(),
             },
             limits: Default::default(),
+            hints: Default::default(),
             labs: vec![lab(solutions)],
             root: self.path().to_owned(),
         }
@@ -94,6 +95,7 @@ fn lab(solutions: &[&str]) -> LabEntry {
         spec_sha256: None,
         solutions: solutions.iter().map(PathBuf::from).collect(),
         kind: LabKind::Ipc,
+        skeletons: Default::default(),
     }
 }
 

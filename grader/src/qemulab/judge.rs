@@ -61,6 +61,8 @@ pub fn judge(spec: &QemuLabSpec, ctx: &Context, obs: &Observations) -> Vec<TestR
                 hint: (status != Status::Passed)
                     .then(|| check.hint.clone())
                     .flatten(),
+                hints: Vec::new(),
+                hint_levels: 0,
                 duration_ms: 0,
                 leaks: Vec::new(),
             }

@@ -24,6 +24,7 @@ use crate::events::{self, Phase, Subscriber};
 use crate::image::scratch::{self, ScratchDir};
 use crate::image::Image;
 use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabKindSpec, LoadedLab};
+use crate::report::hints::ScenarioHints;
 use crate::report::{Backend, GradeReport};
 use crate::sandbox::Sandbox;
 use observe::Run;
@@ -66,6 +67,15 @@ impl LabKindSpec for QemuLabSpec {
 
     fn outline(&self) -> String {
         format!("{} checks", self.checks.len())
+    }
+
+    fn hints(&self) -> Vec<ScenarioHints> {
+        let hints = self.checks.iter().map(|c| ScenarioHints {
+            name: c.name.as_str().to_owned(),
+            title: Some(c.title.clone()),
+            levels: c.hint.iter().cloned().collect(),
+        });
+        hints.collect()
     }
 
     fn grade(

@@ -1,10 +1,11 @@
 //! The report for people: one line per scenario with its points, then what went wrong and
-//! the hint, then `Score: N/M`.
+//! the hint levels revealed (with the command that shows the next one), then `Score: N/M`.
 
 use std::io::{self, Write};
 
+use super::hints::{level_line, more_command};
 use super::{Backend, GradeReport};
-use crate::score::Status;
+use crate::score::{Status, TestResult};
 
 /// Rendering options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -105,9 +106,7 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         )?;
         if t.status != Status::Passed {
             writeln!(out, "      why:  {}", t.message)?;
-            if let Some(h) = &t.hint {
-                writeln!(out, "      hint: {h}")?;
-            }
+            write_hints(r, t, out)?;
         }
     }
     let total = format!("Score: {}/{}", r.score, r.max_score);
@@ -118,5 +117,24 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         paint(style, color, &total),
         r.duration_ms as f64 / 1000.0
     )?;
+    Ok(())
+}
+
+/// The revealed hint levels of a failing scenario, and how to see the next one.
+fn write_hints(r: &GradeReport, t: &TestResult, out: &mut dyn Write) -> io::Result<()> {
+    if t.hints.is_empty() {
+        // A report made before hints had levels: its one hint.
+        if let Some(h) = &t.hint {
+            writeln!(out, "      hint: {h}")?;
+        }
+        return Ok(());
+    }
+    let total = (t.hint_levels as usize).max(t.hints.len());
+    for (i, h) in t.hints.iter().enumerate() {
+        writeln!(out, "      {}", level_line(i, total, h))?;
+    }
+    if t.hints.len() < total {
+        writeln!(out, "      more: {}", more_command(&r.lab, &t.name))?;
+    }
     Ok(())
 }

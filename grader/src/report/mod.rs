@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod github;
 pub mod gradescope;
+pub mod hints;
 pub mod human;
 pub mod json;
 pub mod junit;

@@ -59,8 +59,16 @@ pub struct TestResult {
     pub max_score: u32,
     /// What went wrong (empty when passed).
     pub message: String,
-    /// The spec's hint, when the scenario did not pass.
+    /// The hint, when the scenario did not pass: the levels revealed (see `hints`), one per
+    /// line.
     pub hint: Option<String>,
+    /// The hint levels revealed, in order: the concept first, the recipe last. Reports
+    /// reveal the first; `cargo grader hint` the next ones (see `crate::hints`).
+    #[serde(default)]
+    pub hints: Vec<String>,
+    /// How many hint levels the scenario has (0 when the course shows no hints).
+    #[serde(default)]
+    pub hint_levels: u32,
     /// Wall time in the sandbox.
     pub duration_ms: u64,
     /// Objects the scenario left behind.
@@ -96,6 +104,8 @@ pub fn evaluate(
         max_score: spec.max_points(),
         message: String::new(),
         hint: None,
+        hints: Vec::new(),
+        hint_levels: 0,
         duration_ms: result.duration_ms,
         leaks: result.leaks.clone(),
     };
@@ -103,13 +113,13 @@ pub fn evaluate(
         Err(miss) => {
             out.status = miss.status;
             out.message = miss.message;
-            out.hint = spec.hint.clone();
+            out.hint = spec.hint_levels().first().map(|h| h.to_string());
         }
         Ok(()) if !result.leaks.is_empty() && spec.audit.leaks => {
             out.status = Status::Failed;
             out.score = spec.points;
             out.message = leak_message(result);
-            out.hint = spec.hint.clone();
+            out.hint = spec.hint_levels().first().map(|h| h.to_string());
         }
         Ok(()) => out.score = spec.max_points(),
     }

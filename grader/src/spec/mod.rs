@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod expect;
+pub mod hints;
 pub mod params;
 
 use std::collections::BTreeMap;
@@ -49,8 +50,11 @@ pub struct ScenarioSpec {
     pub cleanup_points: u32,
     /// Whole-scenario deadline (native time; scaled in the guest).
     pub timeout: Dur,
-    /// Shown when the scenario fails: what to read or check.
+    /// Shown when the scenario fails: what to read or check (one level; see `hints`).
     pub hint: Option<String>,
+    /// Hints in levels, 2 to 4, shown one more at a time (`cargo grader hint`): the
+    /// concept first, the recipe last. Replaces `hint` (a scenario has one or the other).
+    pub hints: Option<Vec<String>>,
     /// Audits after (and during) the scenario.
     #[serde(default)]
     pub audit: AuditSpec,
@@ -367,6 +371,7 @@ impl LabSpec {
                     s.name
                 )));
             }
+            hints::validate(s).map_err(|e| invalid(format!("scenario `{}`: {e}", s.name)))?;
             // Compiling with a fixed seed exercises every template, verb and name.
             compile::check_scenario(self, s, &vars)
                 .map_err(|e| invalid(format!("scenario `{}`: {e}", s.name)))?;

@@ -20,16 +20,19 @@ use crate::error::MsgqError;
 /// `ftok(path, proj)`: the key derived from the file's identity and the project id.
 pub fn ftok(_path: &str, _proj: i32) -> Result<i32, MsgqError> {
     todo!(
-        "turn the path into a std::ffi::CString, call libc::ftok; on -1 return \
-         MsgqError::Ftok with std::io::Error::last_os_error()"
+        "compute the key of the file PATH for project PROJ: the one every program naming \
+         the same existing file and project gets. A missing file makes it fail (errno as \
+         stat(2) sets it): MsgqError::Ftok. The path goes to the kernel as a C string. See \
+         ftok(3)"
     )
 }
 
 /// Creates a new queue for `key` (`IPC_CREAT | IPC_EXCL | 0600`); returns its id.
 pub fn create(_key: i32) -> Result<i32, MsgqError> {
     todo!(
-        "libc::msgget(key, IPC_CREAT | IPC_EXCL | 0o600); errno EEXIST means the key is \
-         taken: return MsgqError::Exists, any other error MsgqError::last_os(\"msgget\")"
+        "create a new queue for KEY, mode 0600, such that a second create of the same key \
+         fails (EEXIST: MsgqError::Exists) instead of quietly reusing the queue; any other \
+         error is MsgqError::last_os(\"msgget\"). See msgget(2): IPC_CREAT, IPC_EXCL"
     )
 }
 
@@ -37,18 +40,22 @@ pub fn create(_key: i32) -> Result<i32, MsgqError> {
 /// parent receives it, reaps the child and removes the queue. Returns the text received.
 pub fn private_exchange(_text: &str) -> Result<Vec<u8>, MsgqError> {
     todo!(
-        "build the message first, then msgget(IPC_PRIVATE, 0o600), fork; child: msgsnd of \
-         text.len() bytes, then libc::_exit; parent: msgrcv of type 1 (it blocks until the \
-         child has sent), waitpid, msgctl(id, IPC_RMID, null)"
+        "a queue without key that parent and child share (create it before forking): the \
+         child sends TEXT as one message of type 1 and _exits; the parent receives it, \
+         reaps the child and removes the queue, which would outlive both otherwise. Prepare \
+         the message before fork: the child only makes system calls. See msgget(2) \
+         (IPC_PRIVATE), fork(2), msgsnd(2), msgrcv(2), waitpid(2), msgctl(2)"
     )
 }
 
 /// Sends `text` with type `mtype` to the existing queue of `key`; returns the size sent.
 pub fn send(_key: i32, _mtype: i64, _text: &str) -> Result<usize, MsgqError> {
     todo!(
-        "msgget(key, 0): ENOENT means no queue (MsgqError::NoQueue); a type <= 0 is \
-         refused (MsgqError::BadType) before anything is sent; then msgsnd with a size of \
-         exactly text.len() (more than 8192 bytes: MsgqError::TooLong)"
+        "find the existing queue of KEY without ever creating one (ENOENT: \
+         MsgqError::NoQueue); refuse a type <= 0 before anything is sent \
+         (MsgqError::BadType); send TEXT as one message whose size is its bytes only: no \
+         NUL, never the long (over 8192 bytes: MsgqError::TooLong). See msgget(2), \
+         msgsnd(2)"
     )
 }
 
@@ -63,25 +70,30 @@ pub fn receive(
     _except: bool,
 ) -> Result<(i64, Vec<u8>), MsgqError> {
     todo!(
-        "msgget(key, 0) as in send; msgrcv(id, &mut msg, 8192, mtype, flags) with \
-         flags IPC_NOWAIT and/or MSG_EXCEPT: pass mtype unchanged, the kernel applies the \
-         rule; errno ENOMSG (only with IPC_NOWAIT) is MsgqError::NoMessage"
+        "find the queue as in send; receive one message chosen by MTYPE as the kernel \
+         defines it (the rule above: pass it as given), into a payload buffer of 8192 \
+         bytes; --nowait and --except are flags of the call. With nowait, nothing matching \
+         (ENOMSG) is MsgqError::NoMessage. See msgrcv(2): msgtyp, msgflg"
     )
 }
 
 /// Removes the queue of `key` (`IPC_RMID`); returns the id it had.
 pub fn remove(_key: i32) -> Result<i32, MsgqError> {
-    todo!("msgget(key, 0) as in send, then msgctl(id, IPC_RMID, null)")
+    todo!(
+        "find the queue as in send, then remove it, so that the key has no queue any more; \
+         return the id it had. See msgctl(2)"
+    )
 }
 
 /// The slides' pingpong over one `IPC_PRIVATE` queue. Returns the seconds spent in the
 /// parent's `msgsnd` calls (the slides time only those).
 pub fn pingpong(_count: u32) -> Result<f64, MsgqError> {
     todo!(
-        "messages of 16 c_int (crate::format::PING_INTS); msgget(IPC_PRIVATE, IPC_CREAT | \
-         0o600); fork; child: loop {{ msgrcv type 0; reply with type 1; stop after \
-         answering data[0] == 0 }} then _exit; parent: for i in 2..=count {{ data[0] = i, \
-         type i, time the msgsnd, msgrcv type 1 }}, then send data[0] = 0, waitpid, \
-         IPC_RMID"
+        "the slides' program over one keyless queue shared with a forked child, messages of \
+         16 c_int (crate::format::PING_INTS): the parent sends types (and data[0]) \
+         2..=count, then a last message whose data[0] is 0, waiting after each for the \
+         reply of type 1, and times only its sends; the child takes any type, answers each \
+         with type 1 and _exits after answering data[0] == 0. Then reap the child and \
+         remove the queue (README: the pingpong)"
     )
 }

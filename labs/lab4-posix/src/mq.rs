@@ -34,34 +34,45 @@ pub struct Queue {
 /// queue is an error.
 pub fn create(_name: &PosixName) -> Result<Queue, LabError> {
     todo!(
-        "fill a libc::mq_attr (mq_maxmsg = MAX_MSG, mq_msgsize = PING_BYTES), then \
-         libc::mq_open(name.as_c().as_ptr(), O_CREAT | O_EXCL | O_RDWR, 0o600, &attr); \
-         on -1 return Err(LabError::os(\"mq_open\", name))"
+        "create the new queue NAME (an existing one is an error), read-write, mode 0600, \
+         for MAX_MSG messages of PING_BYTES bytes (the queue's attributes, a \
+         libc::mq_attr); a failure is Err(LabError::os(\"mq_open\", name)). See mq_open(3), \
+         mq_overview(7)"
     )
 }
 
 /// Removes queue `name` from the system (descriptors still open keep working).
 pub fn unlink(_name: &PosixName) -> Result<(), LabError> {
-    todo!("libc::mq_unlink(name.as_c().as_ptr()); on -1 Err(LabError::os(\"mq_unlink\", name))")
+    todo!(
+        "remove the queue's name from the system (descriptors still open keep working); a \
+         failure is Err(LabError::os(\"mq_unlink\", name)). See mq_unlink(3)"
+    )
 }
 
 impl Queue {
     /// Sends one message (priority 0), blocking while the queue is full.
     pub fn send(&self, _msg: &Ping) -> Result<(), LabError> {
-        todo!("libc::mq_send(self.mqd, msg.as_ptr().cast(), PING_BYTES, 0); -1 = Err(LabError::os_anon(\"mq_send\"))")
+        todo!(
+            "send MSG (PING_BYTES bytes, priority 0), blocking while the queue is full; a \
+             failure is Err(LabError::os_anon(\"mq_send\")). See mq_send(3)"
+        )
     }
 
     /// Receives the oldest message, blocking while the queue is empty.
     pub fn receive(&self) -> Result<Ping, LabError> {
         todo!(
-            "libc::mq_receive into a [0; PING_INTS] buffer of PING_BYTES bytes (at least \
-             the queue's mq_msgsize, or EMSGSIZE); -1 = Err(LabError::os_anon(\"mq_receive\"))"
+            "receive the oldest message into a Ping; the buffer must hold at least the \
+             queue's message size, or the call fails with EMSGSIZE; a failure is \
+             Err(LabError::os_anon(\"mq_receive\")). See mq_receive(3)"
         )
     }
 
     /// Closes the descriptor (the queue itself lives on until unlinked).
     pub fn close(self) -> Result<(), LabError> {
-        todo!("libc::mq_close(self.mqd); -1 = Err(LabError::os_anon(\"mq_close\"))")
+        todo!(
+            "close this descriptor (the queue lives on until unlinked); a failure is \
+             Err(LabError::os_anon(\"mq_close\")). See mq_close(3)"
+        )
     }
 }
 

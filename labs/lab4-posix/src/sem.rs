@@ -23,30 +23,43 @@ impl NamedSem {
     /// Creates semaphore `name` with value `value`: `O_CREAT | O_EXCL`, mode 0600.
     pub fn create(_name: &PosixName, _value: u32) -> Result<NamedSem, LabError> {
         todo!(
-            "libc::sem_open(name.as_c().as_ptr(), O_CREAT | O_EXCL, 0o600 as c_uint, value); \
-             libc::SEM_FAILED = Err(LabError::os(\"sem_open\", name))"
+            "create the new named semaphore NAME (an existing one is an error), mode 0600 \
+             (passed as a c_uint: the call is variadic), of value VALUE; a failure \
+             (SEM_FAILED) is Err(LabError::os(\"sem_open\", name)). See sem_open(3)"
         )
     }
 
     /// P: takes the semaphore, blocking while its value is 0 (retries on EINTR).
     pub fn wait(&self) -> Result<(), LabError> {
-        todo!("libc::sem_wait(self.sem.as_ptr()); -1 = Err(LabError::os_anon(\"sem_wait\"))")
+        todo!(
+            "P: take the semaphore, blocking while its value is 0, again when interrupted \
+             (EINTR); a failure is Err(LabError::os_anon(\"sem_wait\")). See sem_wait(3)"
+        )
     }
 
     /// V: gives the semaphore back.
     pub fn post(&self) -> Result<(), LabError> {
-        todo!("libc::sem_post(self.sem.as_ptr()); -1 = Err(LabError::os_anon(\"sem_post\"))")
+        todo!(
+            "V: give the semaphore back; a failure is Err(LabError::os_anon(\"sem_post\")). \
+             See sem_post(3)"
+        )
     }
 
     /// Closes this process's handle (the semaphore lives on until unlinked).
     pub fn close(self) -> Result<(), LabError> {
-        todo!("libc::sem_close(self.sem.as_ptr()); -1 = Err(LabError::os_anon(\"sem_close\"))")
+        todo!(
+            "close this process's handle (the semaphore lives on until unlinked); a failure \
+             is Err(LabError::os_anon(\"sem_close\")). See sem_close(3)"
+        )
     }
 }
 
 /// Removes the semaphore's name (`/dev/shm/sem.NAME`).
 pub fn unlink(_name: &PosixName) -> Result<(), LabError> {
-    todo!("libc::sem_unlink(name.as_c().as_ptr()); -1 = Err(LabError::os(\"sem_unlink\", name))")
+    todo!(
+        "remove the semaphore's name (/dev/shm/sem.NAME); a failure is \
+         Err(LabError::os(\"sem_unlink\", name)). See sem_unlink(3)"
+    )
 }
 
 /// The whole program: creates the semaphore (value 1), forks, then
@@ -60,9 +73,10 @@ pub fn unlink(_name: &PosixName) -> Result<(), LabError> {
 ///   and unlinks the semaphore.
 pub fn alternate(_name: &PosixName, _rounds: u32, _hold: Duration) -> Result<(), LabError> {
     todo!(
-        "NamedSem::create(name, 1), process::spawn(child), the parent's rounds, \
-         process::wait, close + unlink; and a way for the child to learn that the parent \
-         is done (a flag in a MAP_SHARED | MAP_ANONYMOUS mapping made before fork, read \
-         while holding the semaphore? sem_timedwait? your call)"
+        "the whole program described above: the semaphore (value 1), the child \
+         (process::spawn forks it), the parent's rounds, waiting for the child \
+         (process::wait), then close and unlink. And a way for the child to learn that the \
+         parent is done: removing the name wakes nobody (IPC_RMID did). Choose one and \
+         explain it in a comment (README: the design choices)"
     )
 }

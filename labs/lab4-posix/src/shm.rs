@@ -77,7 +77,10 @@ impl Counter {
 
     /// Unmaps the object (the slides' `shmdt`).
     pub fn unmap(self) -> Result<(), LabError> {
-        todo!("libc::munmap(self.as_ptr(), SHM_SIZE); -1 = Err(LabError::os_anon(\"munmap\"))")
+        todo!(
+            "unmap the object's SHM_SIZE bytes (the slides' shmdt); a failure is \
+             Err(LabError::os_anon(\"munmap\")). See munmap(2)"
+        )
     }
 }
 
@@ -87,11 +90,11 @@ impl Counter {
 /// `pshm_server: removing stale NAME` on stderr, unlink it and create it again, once.
 pub fn create(_name: &PosixName) -> Result<Counter, LabError> {
     todo!(
-        "libc::shm_open(name.as_c().as_ptr(), O_CREAT | O_EXCL | O_RDWR, 0o600) \
-         (-1 = Err(LabError::os(\"shm_open\", name)); err.is_exists() tells EEXIST); a new \
-         object is 0 bytes: libc::ftruncate(fd, SHM_SIZE) before mapping; then \
-         libc::mmap(null, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) \
-         (MAP_FAILED = error), Counter::from_mapping(ptr), close(fd)"
+        "create the new object NAME, read-write, mode 0600; a taken name is a stale object \
+         (see above; err.is_exists() tells EEXIST). A new object has 0 bytes: give it its \
+         SHM_SIZE before mapping it, then map it shared and writable and wrap it with \
+         Counter::from_mapping; the descriptor is not needed once mapped. See shm_open(3), \
+         ftruncate(2), mmap(2)"
     )
 }
 
@@ -100,15 +103,19 @@ pub fn create(_name: &PosixName) -> Result<Counter, LabError> {
 /// than [`SHM_SIZE`] (the server has not sized it yet) is [`LabError::NotReady`].
 pub fn open(_name: &PosixName) -> Result<Counter, LabError> {
     todo!(
-        "libc::shm_open(name, O_RDWR, 0): -1 with ENOENT means the server is not running \
-         (Err(LabError::NoServer {{ name: name.to_string() }})); libc::fstat to check the \
-         size; then mmap as the server does"
+        "open the server's object NAME read-write without ever creating it (ENOENT: \
+         Err(LabError::NoServer {{ name: name.to_string() }})); an object still smaller \
+         than SHM_SIZE is LabError::NotReady (touching it would end in SIGBUS); then map it \
+         as the server does. See shm_open(3), fstat(2), mmap(2)"
     )
 }
 
 /// Removes the object's name (the slides' `IPC_RMID`); mappings stay valid.
 pub fn unlink(_name: &PosixName) -> Result<(), LabError> {
-    todo!("libc::shm_unlink(name.as_c().as_ptr()); -1 = Err(LabError::os(\"shm_unlink\", name))")
+    todo!(
+        "remove the object's name (the mappings stay valid); a failure is \
+         Err(LabError::os(\"shm_unlink\", name)). See shm_unlink(3)"
+    )
 }
 
 /// The server's loop: bumps the counter every `tick` while the run flag is set.

@@ -1,99 +1,48 @@
 /*
- * msgq -- lab 1, System V message queues (reference solution in C).
+ * msgq -- lab 1, System V message queues: the queue work of each subcommand.
  *
- *   msgq ftok PATH PROJ
- *   msgq create KEY
- *   msgq private TEXT
- *   msgq send KEY TYPE TEXT
- *   msgq recv KEY TYPE [--nowait] [--except]
- *   msgq rm KEY
- *   msgq pingpong [COUNT]
+ *   msgq ftok PATH PROJ | create KEY | private TEXT | send KEY TYPE TEXT
+ *   msgq recv KEY TYPE [--nowait] [--except] | rm KEY | pingpong [COUNT]
  *
- * Keys are read in decimal or 0x-hex and printed as 0x%08x.
- * Build: gcc -static -O2 -Wall -o msgq msgq.c
+ * The command line, the contract's messages and the pingpong's result line are done in
+ * common.c (see common.h). Build: make (or gcc -static -O2 -Wall -o msgq msgq.c common.c).
  */
 #define _GNU_SOURCE /* MSG_EXCEPT */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Largest payload of one message here: the kernel's default MSGMAX. */
-#define MTEXT_MAX 8192
+#include "common.h"
 
-/* A text message: the long type first (always > 0), then the payload. */
+/* A text message as the kernel lays it out: the long type first (always > 0 in a message
+ * you send), then the payload. Sizes given to msgsnd/msgrcv count the payload only. */
 struct message {
     long mtype;
     char mtext[MTEXT_MAX];
 };
 
-static int usage(void)
-{
-    fprintf(stderr,
-            "usage: msgq ftok PATH PROJ\n"
-            "       msgq create KEY\n"
-            "       msgq private TEXT\n"
-            "       msgq send KEY TYPE TEXT\n"
-            "       msgq recv KEY TYPE [--nowait] [--except]\n"
-            "       msgq rm KEY\n"
-            "       msgq pingpong [COUNT]\n");
-    return 1;
-}
+/* A pingpong message: the slides' struct msg_t. */
+#define SIZE PING_INTS
+struct msg_t {
+    long type;
+    int data[SIZE];
+};
 
-/* Decimal, or hex after 0x (strtol's base 0 would read "010" as octal). */
-static int parse_long(const char *s, long *out)
-{
-    const char *digits = (s[0] == '-') ? s + 1 : s;
-    int base = (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) ? 16 : 10;
-    char *end;
-
-    errno = 0;
-    *out = strtol(s, &end, base);
-    if (errno != 0 || end == s || *end != '\0')
-        return -1;
-    return 0;
-}
-
-static int parse_key(const char *s, key_t *key)
-{
-    long v;
-
-    if (parse_long(s, &v) != 0 || v < INT_MIN || v > (long)UINT_MAX) {
-        fprintf(stderr, "msgq: bad key `%s` (decimal or 0x-hex)\n", s);
-        return -1;
-    }
-    *key = (key_t)(unsigned int)v;
-    return 0;
-}
-
-static int parse_type(const char *s, long *type)
-{
-    if (parse_long(s, type) != 0) {
-        fprintf(stderr, "msgq: bad message type `%s`\n", s);
-        return -1;
-    }
-    return 0;
-}
-
-/* msgget(key, 0): the existing queue of the key, or -1 with a message. */
+/* The queue that already exists for KEY, or -1 with errno set (ENOENT: there is none). */
 static int open_queue(key_t key)
 {
-    int q = msgget(key, 0);
+    return msgget(key, 0);
+}
 
-    if (q < 0) {
-        if (errno == ENOENT)
-            fprintf(stderr, "msgq: no queue for key 0x%08x\n", (unsigned int)key);
-        else
-            perror("msgget");
-    }
-    return q;
+/* What a failed open_queue means, as the contract words it. */
+static int open_failed(key_t key)
+{
+    return errno == ENOENT ? say_no_queue(key) : say_errno("msgget", NULL);
 }
 
 /* Error path of a parent: removing the queue wakes a child blocked in msgrcv (EIDRM),
@@ -105,69 +54,45 @@ static void remove_and_reap(int q, pid_t pid)
         waitpid(pid, NULL, 0);
 }
 
-static int cmd_ftok(const char *path, const char *proj_arg)
+/* msgq ftok PATH PROJ */
+static int cmd_ftok(const char *path, int proj)
 {
-    long proj;
-    key_t key;
+    key_t key = ftok(path, proj);
 
-    if (parse_long(proj_arg, &proj) != 0 || proj < 1 || proj > 255) {
-        fprintf(stderr, "msgq: bad project id `%s` (1..255)\n", proj_arg);
-        return 1;
-    }
-    key = ftok(path, (int)proj);
-    if (key == -1) {
-        fprintf(stderr, "msgq: ftok %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    printf("0x%08x\n", (unsigned int)key);
+    if (key == -1)
+        return say_errno("ftok", path);
+    print_key(key);
     return 0;
 }
 
-static int cmd_create(const char *key_arg)
+/* msgq create KEY */
+static int cmd_create(key_t key)
 {
-    key_t key;
-    int q;
+    int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
 
-    if (parse_key(key_arg, &key) != 0)
-        return 1;
-    q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
-    if (q < 0) {
-        if (errno == EEXIST)
-            fprintf(stderr, "msgq: a queue already exists for key 0x%08x\n",
-                    (unsigned int)key);
-        else
-            perror("msgget");
-        return 1;
-    }
+    if (q < 0)
+        return errno == EEXIST ? say_exists(key) : say_errno("msgget", NULL);
     printf("created id=%d\n", q);
     return 0;
 }
 
+/* msgq private TEXT */
 static int cmd_private(const char *text)
 {
     struct message m;
     size_t len = strlen(text);
-    ssize_t n;
-    pid_t pid;
-    int q;
+    ssize_t n = -1;
+    int q = msgget(IPC_PRIVATE, 0600);
 
-    if (len > MTEXT_MAX) {
-        fprintf(stderr, "msgq: a message carries at most %d bytes\n", MTEXT_MAX);
-        return 1;
-    }
-    q = msgget(IPC_PRIVATE, 0600);
-    if (q < 0) {
-        perror("msgget");
-        return 1;
-    }
+    if (q < 0)
+        return say_errno("msgget", NULL);
     m.mtype = 1;
     memcpy(m.mtext, text, len);
 
-    pid = fork();
+    pid_t pid = fork();
     if (pid < 0) {
-        perror("fork");
         remove_and_reap(q, pid);
-        return 1;
+        return say_errno("fork", NULL);
     }
     if (pid == 0) {
         /* The size is the text's: no NUL, never the long. */
@@ -175,136 +100,79 @@ static int cmd_private(const char *text)
             _exit(1);
         _exit(0);
     }
-
     /* Blocks until the child's message arrives. */
     n = msgrcv(q, &m, MTEXT_MAX, 1, 0);
     if (n < 0) {
-        perror("msgrcv");
+        say_errno("msgrcv", NULL);
         remove_and_reap(q, pid);
         return 1;
     }
     waitpid(pid, NULL, 0);
-    if (msgctl(q, IPC_RMID, NULL) < 0) {
-        perror("msgctl");
-        return 1;
-    }
+    if (msgctl(q, IPC_RMID, NULL) < 0)
+        return say_errno("msgctl", NULL);
+
     printf("received %.*s\n", (int)n, m.mtext);
     return 0;
 }
 
-static int cmd_send(const char *key_arg, const char *type_arg, const char *text)
+/* msgq send KEY TYPE TEXT */
+static int cmd_send(key_t key, long type, const char *text)
 {
     struct message m;
     size_t len = strlen(text);
-    key_t key;
-    long type;
-    int q;
+    int q = open_queue(key);
 
-    if (parse_key(key_arg, &key) != 0 || parse_type(type_arg, &type) != 0)
-        return 1;
-    q = open_queue(key);
     if (q < 0)
-        return 1;
-    if (type <= 0) {
-        fprintf(stderr, "msgq: message type must be > 0\n");
-        return 1;
-    }
-    if (len > MTEXT_MAX) {
-        fprintf(stderr, "msgq: a message carries at most %d bytes\n", MTEXT_MAX);
-        return 1;
-    }
+        return open_failed(key);
+    if (type <= 0)
+        return say_bad_type();
     m.mtype = type;
     memcpy(m.mtext, text, len);
-    if (msgsnd(q, &m, len, 0) < 0) {
-        perror("msgsnd");
-        return 1;
-    }
+    if (msgsnd(q, &m, len, 0) < 0)
+        return say_errno("msgsnd", NULL);
     printf("sent type=%ld size=%zu\n", type, len);
     return 0;
 }
 
-static int cmd_recv(int argc, char **argv)
+/* msgq recv KEY TYPE [--nowait] [--except] */
+static int cmd_recv(key_t key, long type, int nowait, int except)
 {
     struct message m;
-    int flags = 0;
-    key_t key;
-    long type;
-    ssize_t n;
-    int q;
-    int i;
+    ssize_t n = -1;
+    int q = open_queue(key);
 
-    for (i = 4; i < argc; i++) {
-        if (strcmp(argv[i], "--nowait") == 0)
-            flags |= IPC_NOWAIT;
-        else if (strcmp(argv[i], "--except") == 0)
-            flags |= MSG_EXCEPT;
-        else
-            return usage();
-    }
-    if (parse_key(argv[2], &key) != 0 || parse_type(argv[3], &type) != 0)
-        return 1;
-    q = open_queue(key);
     if (q < 0)
-        return 1;
-
+        return open_failed(key);
     /* The type goes to the kernel as given: it applies the 0 / > 0 / < 0 rule. */
+    int flags = (nowait ? IPC_NOWAIT : 0) | (except ? MSG_EXCEPT : 0);
     n = msgrcv(q, &m, MTEXT_MAX, type, flags);
-    if (n < 0) {
-        if (errno == ENOMSG) {
-            fprintf(stderr, "msgq: no message of type %ld (ENOMSG)\n", type);
-            return 2;
-        }
-        perror("msgrcv");
-        return 1;
-    }
+    if (n < 0)
+        return errno == ENOMSG ? say_no_message(type) : say_errno("msgrcv", NULL);
     printf("type=%ld text=%.*s\n", m.mtype, (int)n, m.mtext);
     return 0;
 }
 
-static int cmd_rm(const char *key_arg)
+/* msgq rm KEY */
+static int cmd_rm(key_t key)
 {
-    key_t key;
-    int q;
+    int q = open_queue(key);
 
-    if (parse_key(key_arg, &key) != 0)
-        return 1;
-    q = open_queue(key);
     if (q < 0)
-        return 1;
-    if (msgctl(q, IPC_RMID, NULL) < 0) {
-        perror("msgctl");
-        return 1;
-    }
+        return open_failed(key);
+    if (msgctl(q, IPC_RMID, NULL) < 0)
+        return say_errno("msgctl", NULL);
     printf("removed id=%d\n", q);
     return 0;
 }
 
-/* ---- pingpong: the slides' program, NUM_MSG given on the command line ---- */
-
-double get_time(void)
-{
-    struct timeval val;
-    gettimeofday(&val, NULL);
-    return (double)val.tv_sec + 1e-6 * val.tv_usec;
-}
-
-#define SIZE 16
-
-struct msg_t {
-    long type;
-    int data[SIZE];
-};
-
-#define NUM_MSG 65536
-
-static int pingpong(int count)
+/* The slides' pingpong with NUM_MSG = count; adds the time spent in the parent's msgsnd
+ * calls to *total_time. 0, or 1 after a message. */
+static int pingpong(int count, double *total_time)
 {
     int file = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 
-    if (file < 0) {
-        perror("msgget");
-        return 1;
-    }
+    if (file < 0)
+        return say_errno("msgget", NULL);
 
     int i;
     struct msg_t m;
@@ -314,9 +182,8 @@ static int pingpong(int count)
     int pid = fork();
 
     if (pid < 0) {
-        perror("fork");
         remove_and_reap(file, pid);
-        return 1;
+        return say_errno("fork", NULL);
     }
 
     if (pid == 0) {
@@ -335,8 +202,6 @@ static int pingpong(int count)
         _exit(0);
     }
 
-    double total_time = 0.0;
-
     for (i = 2; i <= count; i++) {
         m.data[0] = i;
         m.type = i;
@@ -345,13 +210,13 @@ static int pingpong(int count)
         int ret = msgsnd(file, &m, SIZE * sizeof(int), 0);
 
         if (ret < 0) {
-            perror("msgsend");
+            say_errno("msgsnd", NULL);
             remove_and_reap(file, pid);
             return 1;
         }
 
         double end = get_time();
-        total_time += end - start;
+        *total_time += end - start;
 
         msgrcv(file, &m, SIZE * sizeof(int), 1, 0);
     }
@@ -363,49 +228,42 @@ static int pingpong(int count)
     wait(NULL);
 
     msgctl(file, IPC_RMID, NULL);
-
-    fprintf(stderr, "Pingpong takes %g usec Bandwidth is %g MB/s : \n",
-            total_time / count * 1e6,
-            (double)(SIZE * count * sizeof(int)) /
-                (total_time * 1024.0 * 1024.0));
-
     return 0;
 }
 
-static int cmd_pingpong(const char *count_arg)
+/* msgq pingpong [COUNT] */
+static int cmd_pingpong(int count)
 {
-    long count = NUM_MSG;
+    double total_time = 0.0;
 
-    if (count_arg != NULL &&
-        (parse_long(count_arg, &count) != 0 || count < 1 || count > INT_MAX)) {
-        fprintf(stderr, "msgq: bad message count `%s`\n", count_arg);
+    if (pingpong(count, &total_time) != 0)
         return 1;
-    }
-    if (pingpong((int)count) != 0)
-        return 1;
-    printf("messages: %ld\n", count);
+    print_pingpong_line(count, total_time);
+    printf("messages: %d\n", count);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage();
-    const char *cmd = argv[1];
+    struct args a;
 
-    if (strcmp(cmd, "ftok") == 0 && argc == 4)
-        return cmd_ftok(argv[2], argv[3]);
-    if (strcmp(cmd, "create") == 0 && argc == 3)
-        return cmd_create(argv[2]);
-    if (strcmp(cmd, "private") == 0 && argc == 3)
-        return cmd_private(argv[2]);
-    if (strcmp(cmd, "send") == 0 && argc == 5)
-        return cmd_send(argv[2], argv[3], argv[4]);
-    if (strcmp(cmd, "recv") == 0 && argc >= 4)
-        return cmd_recv(argc, argv);
-    if (strcmp(cmd, "rm") == 0 && argc == 3)
-        return cmd_rm(argv[2]);
-    if (strcmp(cmd, "pingpong") == 0 && argc <= 3)
-        return cmd_pingpong(argc == 3 ? argv[2] : NULL);
-    return usage();
+    if (parse_args(argc, argv, &a) != 0)
+        return 1;
+    switch (a.cmd) {
+    case CMD_FTOK:
+        return cmd_ftok(a.path, a.proj);
+    case CMD_CREATE:
+        return cmd_create(a.key);
+    case CMD_PRIVATE:
+        return cmd_private(a.text);
+    case CMD_SEND:
+        return cmd_send(a.key, a.type, a.text);
+    case CMD_RECV:
+        return cmd_recv(a.key, a.type, a.nowait, a.except);
+    case CMD_RM:
+        return cmd_rm(a.key);
+    case CMD_PINGPONG:
+        return cmd_pingpong(a.count);
+    }
+    return 1;
 }

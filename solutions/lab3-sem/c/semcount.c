@@ -3,7 +3,8 @@
  * The parent waits for them all and prints "total=<counter>", which must be TOTAL.
  *
  * The increment is a read, a sched_yield(), then a write: the yield lets another process
- * run in the middle, so that without the semaphore updates are lost even on one CPU. */
+ * run in the middle, so that without the semaphore updates are lost even on one CPU. The
+ * command line and each child's share are in common.c (see common.h). */
 #include <sys/types.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
@@ -15,21 +16,22 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int parse_args(int argc, char **argv, long *nprocs, long *total)
-{
-    char *end;
+#include "common.h"
 
-    if (argc != 3)
+/* A new private set of one semaphore, of value 1; its id, or -1 with errno set. */
+static int create_sem(void)
+{
+    int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    unsigned short one = 1;
+
+    if (sem >= 0 && semctl(sem, 0, SETALL, &one) < 0) {
+        semctl(sem, 0, IPC_RMID);
         return -1;
-    *nprocs = strtol(argv[1], &end, 10);
-    if (*end != '\0' || end == argv[1] || *nprocs < 1 || *nprocs > 64)
-        return -1;
-    *total = strtol(argv[2], &end, 10);
-    if (*end != '\0' || end == argv[2] || *total < 0 || *total > 100000000)
-        return -1;
-    return 0;
+    }
+    return sem;
 }
 
+/* P, in a child: a failure ends it. */
 static void sem_p(int sem)
 {
     struct sembuf op = { 0, -1, SEM_UNDO };
@@ -40,6 +42,7 @@ static void sem_p(int sem)
     }
 }
 
+/* V, in a child: a failure ends it. */
 static void sem_v(int sem)
 {
     struct sembuf op = { 0, +1, SEM_UNDO };
@@ -48,6 +51,12 @@ static void sem_v(int sem)
         perror("semop");
         _exit(1);
     }
+}
+
+/* Removes the set. */
+static int remove_sem(int sem)
+{
+    return semctl(sem, 0, IPC_RMID);
 }
 
 /* One child's share of the work: `n` increments, each one inside the critical section */
@@ -62,20 +71,12 @@ static void count(int sem, volatile int *counter, long n)
     }
 }
 
-/* Child i makes TOTAL / NPROCS increments, the first TOTAL % NPROCS one more */
-static long share(long total, long nprocs, long i)
-{
-    return total / nprocs + (i < total % nprocs ? 1 : 0);
-}
-
 int main(int argc, char **argv)
 {
     long nprocs, total;
 
-    if (parse_args(argc, argv, &nprocs, &total) < 0) {
-        fprintf(stderr, "usage: semcount NPROCS TOTAL\n");
+    if (parse_semcount_args(argc, argv, &nprocs, &total) != 0)
         return 2;
-    }
 
     int shm = shmget(IPC_PRIVATE, sizeof(int), IPC_CREAT | 0600);
     if (shm < 0) {
@@ -91,12 +92,9 @@ int main(int argc, char **argv)
     }
     *counter = 0;
 
-    int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
-    unsigned short one = 1;
-    if (sem < 0 || semctl(sem, 0, SETALL, &one) < 0) {
+    int sem = create_sem();
+    if (sem < 0) {
         perror("semget");
-        if (sem >= 0)
-            semctl(sem, 0, IPC_RMID);
         return 1;
     }
 
@@ -121,7 +119,7 @@ int main(int argc, char **argv)
 
     printf("total=%d\n", *counter);
     shmdt((const void *) counter);
-    if (semctl(sem, 0, IPC_RMID) < 0) {
+    if (remove_sem(sem) < 0) {
         perror("semctl");
         status = 1;
     }

@@ -4,7 +4,8 @@
  * opened by the next ones. P is done with SEM_UNDO: if this process dies while holding
  * it, the kernel gives the unit back, so the others do not wait forever. Prints "holding"
  * once it has the semaphore. Without HOLD_MS it then holds it until killed; with HOLD_MS
- * it holds it that long, releases it, prints "released", and removes the set. */
+ * it holds it that long, releases it, prints "released", and removes the set. The command
+ * line is read in common.c (see common.h). */
 #include <sys/types.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
@@ -14,23 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int parse_args(int argc, char **argv, key_t *key, long *hold_ms)
-{
-    char *end;
-
-    if (argc < 2 || argc > 3)
-        return -1;
-    *key = (key_t) strtol(argv[1], &end, 0);
-    if (*end != '\0' || end == argv[1])
-        return -1;
-    *hold_ms = -1; /* forever */
-    if (argc == 3) {
-        *hold_ms = strtol(argv[2], &end, 10);
-        if (*end != '\0' || end == argv[2] || *hold_ms < 0)
-            return -1;
-    }
-    return 0;
-}
+#include "common.h"
 
 /* P (delta -1) or V (delta +1), undone by the kernel if we die */
 static int sem_change(int sem, short delta)
@@ -58,15 +43,19 @@ static int open_or_create(key_t key)
     return semget(key, 1, 0);
 }
 
+/* Removes the set. */
+static int remove_sem(int sem)
+{
+    return semctl(sem, 0, IPC_RMID);
+}
+
 int main(int argc, char **argv)
 {
     key_t key;
     long hold_ms;
 
-    if (parse_args(argc, argv, &key, &hold_ms) < 0) {
-        fprintf(stderr, "usage: semhold KEY [HOLD_MS]\n");
+    if (parse_semhold_args(argc, argv, &key, &hold_ms) != 0)
         return 2;
-    }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     int sem = open_or_create(key);
@@ -84,13 +73,13 @@ int main(int argc, char **argv)
         for (;;)
             pause();
 
-    usleep(hold_ms * 1000);
+    sleep_ms(hold_ms);
     if (sem_change(sem, +1) < 0) {
         perror("semop");
         return 1;
     }
     printf("released\n");
-    if (semctl(sem, 0, IPC_RMID) < 0) {
+    if (remove_sem(sem) < 0) {
         perror("semctl");
         return 1;
     }

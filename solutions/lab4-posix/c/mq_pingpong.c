@@ -1,8 +1,9 @@
 /*
- * mq_pingpong NAME [COUNT] -- the slides' SysV pingpong ported to POSIX queues.
+ * mq_pingpong /NAME [COUNT] -- the slides' SysV pingpong ported to POSIX queues.
  *
  * POSIX queues have no message types, so the replies cannot be addressed by type as
  * in the SysV version: the parent sends on NAME.req and the child replies on NAME.rep.
+ * The command line, timing and the result lines are done in common.c (see common.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,77 +12,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SIZE 16
-#define NUM_MSG 65536
-#define MAXMSG 10
+#include "common.h"
 
-/* A decimal number in [min, max], or -1. */
-static int parse_number(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
+#define SIZE PING_INTS
 
-static double get_time(void)
-{
-    struct timeval val;
-    gettimeofday(&val, NULL);
-    return (double)val.tv_sec + 1e-6 * val.tv_usec;
-}
-
+/* Creates queue `name` for PING_MAXMSG messages of SIZE ints; (mqd_t)-1 after a message. */
 static mqd_t open_queue(const char *name)
 {
     struct mq_attr attr;
     memset(&attr, 0, sizeof(attr));
-    attr.mq_maxmsg = MAXMSG;
+    attr.mq_maxmsg = PING_MAXMSG;
     attr.mq_msgsize = SIZE * sizeof(int);
     mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
     if (q == (mqd_t)-1) {
-        fprintf(stderr, "mq_pingpong: mq_open %s: %s\n", name, strerror(errno));
+        say_errno("mq_open", name);
         if (errno == EEXIST)
             fprintf(stderr, "mq_pingpong: stale queue, remove it with: rm /dev/mqueue%s\n", name);
     }
     return q;
 }
 
-/* Echoes every request until the stop message (data[0] == 0), which it echoes too. */
+/* The child: echoes every request until the stop message (data[0] == 0), which it echoes
+ * too. Returns its exit status. */
 static int child(mqd_t req, mqd_t rep)
 {
     int data[SIZE];
     for (;;) {
-        if (mq_receive(req, (char *)data, sizeof(data), NULL) < 0) {
-            perror("mq_receive");
-            return 1;
-        }
-        if (mq_send(rep, (const char *)data, sizeof(data), 0) < 0) {
-            perror("mq_send");
-            return 1;
-        }
+        if (mq_receive(req, (char *)data, sizeof(data), NULL) < 0)
+            return say_errno("mq_receive", NULL);
+        if (mq_send(rep, (const char *)data, sizeof(data), 0) < 0)
+            return say_errno("mq_send", NULL);
         if (data[0] == 0)
             return 0;
     }
 }
 
+/* The parent's half of one round trip: sends `data` (adding the time mq_send took to
+ * *total_time) and waits for its echo. 0, or -1 after a message. */
 static int send_and_wait(mqd_t req, mqd_t rep, int *data, double *total_time)
 {
     int sent = data[0];
     double start = get_time();
     if (mq_send(req, (const char *)data, SIZE * sizeof(int), 0) < 0) {
-        perror("mq_send");
+        say_errno("mq_send", NULL);
         return -1;
     }
     *total_time += get_time() - start;
     if (mq_receive(rep, (char *)data, SIZE * sizeof(int), NULL) < 0) {
-        perror("mq_receive");
+        say_errno("mq_receive", NULL);
         return -1;
     }
     if (data[0] != sent) {
@@ -91,6 +72,7 @@ static int send_and_wait(mqd_t req, mqd_t rep, int *data, double *total_time)
     return 0;
 }
 
+/* The parent: data[0] = 2, 3, ..., count, then 0 (stop). */
 static int parent(mqd_t req, mqd_t rep, long count, double *total_time)
 {
     int data[SIZE];
@@ -106,15 +88,14 @@ static int parent(mqd_t req, mqd_t rep, long count, double *total_time)
 
 int main(int argc, char **argv)
 {
-    long count = NUM_MSG;
-    if (argc < 2 || argc > 3 || argv[1][0] != '/'
-        || (argc == 3 && parse_number(argv[2], 2, 1L << 30, &count) < 0)) {
-        fprintf(stderr, "usage: mq_pingpong /NAME [COUNT]   (COUNT >= 2)\n");
+    const char *name;
+    long count;
+
+    if (parse_pingpong_args(argc, argv, &name, &count) != 0)
         return 2;
-    }
     char req_name[300], rep_name[300];
-    snprintf(req_name, sizeof(req_name), "%s.req", argv[1]);
-    snprintf(rep_name, sizeof(rep_name), "%s.rep", argv[1]);
+    name_with_suffix(req_name, sizeof(req_name), name, ".req");
+    name_with_suffix(rep_name, sizeof(rep_name), name, ".rep");
 
     mqd_t req = open_queue(req_name);
     if (req == (mqd_t)-1)
@@ -127,10 +108,8 @@ int main(int argc, char **argv)
     }
 
     pid_t pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        return 1;
-    }
+    if (pid < 0)
+        return say_errno("fork", NULL);
     if (pid == 0) {
         int rc = child(req, rep);
         mq_close(req);
@@ -151,9 +130,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         return 1;
 
-    fprintf(stderr, "Pingpong takes %g usec Bandwidth is %g MB/s : \n",
-            total_time / count * 1e6,
-            (double)(SIZE * (double)count * sizeof(int)) / (total_time * 1024.0 * 1024.0));
-    printf("messages: %ld\n", count);
+    print_pingpong_line(count, total_time);
+    print_message_count(count);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * pshm_server NAME TICK_MS -- the slides' SysV shm server ported to POSIX shared memory.
+ * pshm_server /NAME TICK_MS -- the slides' SysV shm server ported to POSIX shared memory.
  *
  * val[0] is the run flag (the client clears it), val[1] the counter bumped every TICK_MS.
+ * The command line and the messages are done in common.c (see common.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,59 +12,48 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define SHM_SIZE (2 * sizeof(int))
+#include "common.h"
+
 #define SHM_MODE 0600 /* only the owner may read or stop the counter */
 
-/* A decimal number in [min, max], or -1. */
-static int parse_number(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* A stale object (left by a crashed run) is removed once, then created anew. */
+/* A new object NAME, open read-write: a stale one (left by a crashed run) is removed once,
+ * then created anew. Its descriptor, or -1 after a message. */
 static int create_object(const char *name)
 {
     int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, SHM_MODE);
     if (fd < 0 && errno == EEXIST) {
-        fprintf(stderr, "pshm_server: removing stale %s\n", name);
+        say_stale(name);
         if (shm_unlink(name) < 0) {
-            perror("shm_unlink");
+            say_errno("shm_unlink", name);
             return -1;
         }
         fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, SHM_MODE);
     }
     if (fd < 0)
-        fprintf(stderr, "pshm_server: shm_open %s: %s\n", name, strerror(errno));
+        say_errno("shm_open", name);
     return fd;
 }
 
 int main(int argc, char **argv)
 {
+    const char *name;
     long tick_ms;
-    if (argc != 3 || argv[1][0] != '/' || parse_number(argv[2], 1, 3600000, &tick_ms) < 0) {
-        fprintf(stderr, "usage: pshm_server /NAME TICK_MS\n");
+
+    if (parse_server_args(argc, argv, &name, &tick_ms) != 0)
         return 2;
-    }
-    const char *name = argv[1];
 
     int fd = create_object(name);
     if (fd < 0)
         return 1;
     /* A new object is empty: give it its size before anyone maps it. */
     if (ftruncate(fd, SHM_SIZE) < 0) {
-        perror("ftruncate");
+        say_errno("ftruncate", name);
         shm_unlink(name);
         return 1;
     }
     volatile int *val = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (val == MAP_FAILED) {
-        perror("mmap");
+        say_errno("mmap", name);
         shm_unlink(name);
         return 1;
     }
@@ -71,18 +61,15 @@ int main(int argc, char **argv)
 
     val[0] = 1;
     val[1] = 0;
-    printf("ready\n");
-    fflush(stdout);
+    print_ready();
 
     while (val[0]) {
-        usleep((useconds_t)tick_ms * 1000);
+        sleep_ms(tick_ms);
         val[1]++;
     }
 
     munmap((void *)val, SHM_SIZE);
-    if (shm_unlink(name) < 0) {
-        perror("shm_unlink");
-        return 1;
-    }
+    if (shm_unlink(name) < 0)
+        return say_errno("shm_unlink", name);
     return 0;
 }

@@ -1,11 +1,14 @@
 /* mmap_sort FILE: sorts a file of native-endian ints in place, in a shared mapping.
- * Prints nothing on success. */
+ * Prints nothing on success. The command line and the messages are done in common.c
+ * (see common.h). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common.h"
 
 static int compare_ints(const void *a, const void *b)
 {
@@ -14,7 +17,8 @@ static int compare_ints(const void *a, const void *b)
     return (x > y) - (x < y); /* x - y would overflow for far-apart ints */
 }
 
-/* Maps the whole file, sorts it in the mapping, flushes it to the file, unmaps it. */
+/* Maps the whole file, sorts it in the mapping, flushes it to the file, unmaps it. 0, or
+ * -1 after a message. */
 static int sort_file(int fd, size_t size)
 {
     int *ints = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -36,25 +40,17 @@ static int sort_file(int fd, size_t size)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: mmap_sort FILE\n");
-        return 2;
-    }
-    int fd = open(argv[1], O_RDWR);
-    if (fd == -1) {
-        perror(argv[1]);
-        return 1;
-    }
+    const char *path;
+
+    parse_sort_args(argc, argv, &path);
+    int fd = open(path, O_RDWR);
+    if (fd == -1)
+        die_errno(path);
     struct stat st;
-    if (fstat(fd, &st) == -1) {
-        perror("fstat");
-        return 1;
-    }
-    if (st.st_size % sizeof(int) != 0) {
-        fprintf(stderr, "mmap_sort: %s: size %lld is not a multiple of %zu\n", argv[1],
-                (long long)st.st_size, sizeof(int));
-        return 1;
-    }
+    if (fstat(fd, &st) == -1)
+        die_errno(path);
+    if (st.st_size % sizeof(int) != 0)
+        die(path, "its size is not a multiple of 4");
     /* An empty file has nothing to sort (and mmap refuses a zero length). */
     if (st.st_size > 0 && sort_file(fd, st.st_size) == -1)
         return 1;

@@ -1,50 +1,40 @@
 /* xfer_b FILE MB [DELAY_US]: process B. Receives MB MiB from process A through the 1 MiB
- * window file FILE and prints their FNV-1a 64 checksum. */
-#include <fcntl.h>
-#include <stdint.h>
+ * window file FILE, 64 KiB at a time, sleeping DELAY_US µs after consuming each chunk,
+ * and prints their FNV-1a 64 checksum. The command line, finding the window and the
+ * checksum are done in common.c (see common.h). */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "xfer.h"
 
-/* Opens the window, waiting up to 5 s for A to publish it. Polling is fine for this
- * one-time rendezvous; the data itself is synchronised by the semaphores. */
-static int open_window(const char *path)
+/* Receives `total` bytes from A through the window `fd` (already initialised by A),
+ * feeding each chunk, in order, to the checksum; returns it. */
+static fnv1a64 receive_data(int fd, size_t total, long delay_us)
 {
-    for (int tries = 0; tries < 1000; tries++) {
-        int fd = open(path, O_RDWR);
-        if (fd != -1 || errno != ENOENT)
-            return fd;
-        usleep(5000);
-    }
-    errno = ENOENT;
-    return -1;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: xfer_b FILE MB [DELAY_US]\n");
-        return 2;
-    }
-    size_t total = strtoul(argv[2], NULL, 10) * MIB;
-    long delay_us = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
-    int fd = open_window(argv[1]);
-    if (fd == -1) {
-        perror(argv[1]);
-        return 1;
-    }
     void *w = map_window(fd);
-    close(fd);
     struct header *h = w;
-    uint64_t sum = 0xcbf29ce484222325ULL;
+    fnv1a64 sum = fnv1a64_start();
     for (size_t off = 0, i = 0; off < total; off += CHUNK_BYTES, i++) {
         size_t len = total - off < CHUNK_BYTES ? total - off : CHUNK_BYTES;
         take(&h->full_slots);
-        const unsigned char *s = slot(w, i);
-        for (size_t k = 0; k < len; k++)
-            sum = (sum ^ s[k]) * 0x100000001b3ULL;
+        sum = fnv1a64_update(sum, slot(w, i), len);
         give(&h->free_slots);
         pace(delay_us);
     }
     munmap(w, WINDOW_BYTES);
-    printf("received %zu bytes fnv1a64=%016llx\n", total, (unsigned long long)sum);
+    return sum;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path;
+    size_t total;
+    long delay_us;
+
+    parse_xfer_b_args(argc, argv, &path, &total, &delay_us);
+    int fd = open_window(path);
+    fnv1a64 sum = receive_data(fd, total, delay_us);
+    close(fd);
+    print_received(total, sum);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* minishell: reads commands on stdin, one per line, and runs them with fork/execvp.
  * Supports `<`, `>`, `>>`, pipelines `a | b | c` of any length, and the builtins `cd [DIR]`
- * and `exit [N]`. Words are separated by blanks; there is no quoting. A prompt is printed
- * on stderr only when stdin is a terminal. */
+ * and `exit [N]`. A prompt is printed on stderr only when stdin is a terminal. The parser
+ * is given in common.c (see common.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,96 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* One command of a pipeline: its words and its redirections. */
-struct cmd {
-    char **argv;     /* NULL-terminated */
-    int argc;
-    char *in;        /* `< FILE`, or NULL */
-    char *out;       /* `> FILE` or `>> FILE`, or NULL */
-    int append;      /* 1 for `>>` */
-};
-
-/* Splits a line into words and operators (`|`, `<`, `>`, `>>`), in place: operators get
- * their own token even when glued to a word. Returns the number of tokens. */
-static int tokenize(char *line, char **tokens, char *ops)
-{
-    int n = 0;
-    char *p = line;
-    while (*p) {
-        if (*p == ' ' || *p == '\t' || *p == '\n') {
-            *p++ = '\0';
-            continue;
-        }
-        if (*p == '|' || *p == '<' || *p == '>') {
-            ops[n] = *p;
-            if (p[0] == '>' && p[1] == '>')
-                ops[n] = 'a';
-            tokens[n++] = NULL;
-            *p = '\0';
-            p += ops[n - 1] == 'a' ? 2 : 1;
-            continue;
-        }
-        ops[n] = 0;
-        tokens[n++] = p;
-        while (*p && !strchr(" \t\n|<>", *p))
-            p++;
-    }
-    return n;
-}
-
-static int syntax_error(const char *near)
-{
-    fprintf(stderr, "minishell: syntax error near `%s'\n", near);
-    return -1;
-}
-
-/* Groups tokens into commands; returns how many, or -1 after a syntax error message. */
-static int parse(char **tokens, char *ops, int n, struct cmd *cmds)
-{
-    static const char *names[] = {['|'] = "|", ['<'] = "<", ['>'] = ">", ['a'] = ">>"};
-    int ncmd = 0;
-    struct cmd *c = &cmds[0];
-    memset(c, 0, sizeof *c);
-    c->argv = &tokens[0];
-    for (int i = 0; i < n; i++) {
-        if (ops[i] == 0) {
-            c->argv[c->argc++] = tokens[i];
-            continue;
-        }
-        if (ops[i] == '|') {
-            if (c->argc == 0)
-                return syntax_error("|");
-            c->argv[c->argc] = NULL;
-            c = &cmds[++ncmd];
-            memset(c, 0, sizeof *c);
-            c->argv = &tokens[i + 1];
-            continue;
-        }
-        if (i + 1 >= n || ops[i + 1] != 0)
-            return syntax_error(i + 1 >= n ? "newline" : names[(int)ops[i + 1]]);
-        if (ops[i] == '<')
-            c->in = tokens[++i];
-        else {
-            c->append = ops[i] == 'a';
-            c->out = tokens[++i];
-        }
-    }
-    if (c->argc == 0)
-        return ncmd == 0 && c->in == NULL && c->out == NULL ? 0 : syntax_error("newline");
-    c->argv[c->argc] = NULL;
-    return ncmd + 1;
-}
+#include "common.h"
 
 /* In a child: opens FILE and puts it in place of fd `to` (and closes the extra copy). */
 static void redirect(const char *file, int flags, int to)
 {
     int fd = open(file, flags, 0644);
     if (fd == -1) {
-        fprintf(stderr, "minishell: %s: %s\n", file, strerror(errno));
+        say_errno(file);
         _exit(1);
     }
     if (dup2(fd, to) == -1) {
-        perror("minishell: dup2");
+        say_errno("dup2");
         _exit(1);
     }
     close(fd);
@@ -127,10 +49,7 @@ static void child(struct cmd *c, int in, int out, int unused)
     if (c->out)
         redirect(c->out, O_WRONLY | O_CREAT | (c->append ? O_APPEND : O_TRUNC), STDOUT_FILENO);
     execvp(c->argv[0], c->argv);
-    if (errno == ENOENT)
-        fprintf(stderr, "minishell: %s: command not found\n", c->argv[0]);
-    else
-        fprintf(stderr, "minishell: %s: %s\n", c->argv[0], strerror(errno));
+    say_exec_failed(c->argv[0]);
     _exit(127);
 }
 
@@ -140,7 +59,7 @@ static int run_pipeline(struct cmd *cmds, int ncmd)
 {
     pid_t *pids = calloc(ncmd, sizeof *pids);
     if (pids == NULL) {
-        perror("minishell: calloc");
+        say_errno("calloc");
         return 1;
     }
     int prev = -1; /* read end of the pipe from the previous command */
@@ -148,12 +67,12 @@ static int run_pipeline(struct cmd *cmds, int ncmd)
     for (int i = 0; i < ncmd; i++) {
         int pp[2] = {-1, -1};
         if (i + 1 < ncmd && pipe(pp) == -1) {
-            perror("minishell: pipe");
+            say_errno("pipe");
             break;
         }
         pid_t pid = fork();
         if (pid == -1) {
-            perror("minishell: fork");
+            say_errno("fork");
             close(pp[0]);
             close(pp[1]);
             break;
@@ -182,6 +101,7 @@ static int run_pipeline(struct cmd *cmds, int ncmd)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The `cd [DIR]` builtin ($HOME without DIR). */
 static void builtin_cd(struct cmd *c)
 {
     const char *dir = c->argc > 1 ? c->argv[1] : getenv("HOME");
@@ -196,15 +116,8 @@ static void builtin_cd(struct cmd *c)
 /* Runs one line; returns 1 when the shell must exit (with *code). */
 static int run_line(char *line, int *code)
 {
-    size_t len = strlen(line) + 1;
-    char **tokens = calloc(len + 1, sizeof *tokens);
-    char *ops = calloc(len + 1, 1);
-    struct cmd *cmds = calloc(len + 1, sizeof *cmds);
-    if (tokens == NULL || ops == NULL || cmds == NULL) {
-        perror("minishell: calloc");
-        exit(1);
-    }
-    int ncmd = parse(tokens, ops, tokenize(line, tokens, ops), cmds);
+    struct cmd *cmds;
+    int ncmd = parse_line(line, &cmds);
     int quit = 0;
     if (ncmd == 1 && strcmp(cmds[0].argv[0], "exit") == 0) {
         quit = 1;
@@ -214,9 +127,7 @@ static int run_line(char *line, int *code)
     } else if (ncmd > 0) {
         run_pipeline(cmds, ncmd);
     }
-    free(tokens);
-    free(ops);
-    free(cmds);
+    free_pipeline(cmds);
     return quit;
 }
 

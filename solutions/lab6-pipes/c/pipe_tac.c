@@ -10,22 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* "w1 w2 ... wn " (every word followed by one space), or NULL when out of memory. */
-static char *join_words(int n, char **words)
-{
-    size_t len = 1;
-    for (int i = 0; i < n; i++)
-        len += strlen(words[i]) + 1;
-    char *text = malloc(len);
-    if (text == NULL)
-        return NULL;
-    text[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        strcat(text, words[i]);
-        strcat(text, " ");
-    }
-    return text;
-}
+#include "common.h"
 
 /* Forks a child that runs args with `from` as fd `to`; both pipe ends closed in it. */
 static pid_t spawn(char **args, int pp[2], int from, int to)
@@ -51,20 +36,14 @@ static pid_t spawn(char **args, int pp[2], int from, int to)
     return pid;
 }
 
-int main(int argc, char **argv)
+/* Runs `writer | reader` and waits for both. 0, or -1 after a message. */
+static int pipe_through(char **writer_args, char **reader_args)
 {
-    char *text = argc > 1 ? join_words(argc - 1, argv + 1) : "Salut Tout Le Monde ";
-    if (text == NULL) {
-        perror("malloc");
-        return 1;
-    }
     int pp[2];
     if (pipe(pp) == -1) {
         perror("pipe");
-        return 1;
+        return -1;
     }
-    char *writer_args[] = {"printf", "%s", text, NULL};
-    char *reader_args[] = {"tac", "-s", " ", NULL};
     pid_t writer = spawn(writer_args, pp, pp[1], STDOUT_FILENO);
     pid_t reader = spawn(reader_args, pp, pp[0], STDIN_FILENO);
     /* The parent uses neither end: close both, or tac waits for us forever. */
@@ -72,7 +51,16 @@ int main(int argc, char **argv)
     close(pp[1]);
     if (waitpid(writer, NULL, 0) == -1 || waitpid(reader, NULL, 0) == -1) {
         perror("waitpid");
-        return 1;
+        return -1;
     }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char *text = argc > 1 ? join_words(argc - 1, argv + 1) : "Salut Tout Le Monde ";
+    char *writer_args[] = {"printf", "%s", text, NULL};
+    char *reader_args[] = {"tac", "-s", " ", NULL};
+
+    return pipe_through(writer_args, reader_args) == 0 ? 0 : 1;
 }

@@ -8,17 +8,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(void)
+#include "common.h"
+
+/* Runs `args` in a child whose standard output is the file `path`, and waits for it. 0,
+ * or -1 after a message. */
+static int run_into_file(char **args, const char *path)
 {
     pid_t child = fork();
     if (child == -1) {
         perror("fork");
-        return 1;
+        return -1;
     }
     if (child == 0) {
-        int out = open("./out.dat", O_CREAT | O_WRONLY | O_TRUNC, 0600);
+        int out = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
         if (out == -1) {
-            perror("./out.dat");
+            perror(path);
             _exit(1);
         }
         /* Replace stdout with the file, then drop the extra descriptor: ls needs only 1. */
@@ -27,14 +31,20 @@ int main(void)
             _exit(1);
         }
         close(out);
-        char *args[] = {"ls", "-la", NULL};
         execvp(args[0], args);
-        perror("ls");
+        perror(args[0]);
         _exit(127);
     }
     if (waitpid(child, NULL, 0) == -1) {
         perror("waitpid");
-        return 1;
+        return -1;
     }
     return 0;
+}
+
+int main(void)
+{
+    char *args[] = {"ls", "-la", NULL};
+
+    return run_into_file(args, "./out.dat") == 0 ? 0 : 1;
 }

@@ -31,9 +31,11 @@ fn main() {
 /// flushes the mapping to the file and unmaps it.
 fn sort_in_place(_file: &File, _len: usize) -> io::Result<()> {
     todo!(
-        "libc::mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) (fd: file.as_raw_fd()); \
-         view the mapping as &mut [i32] (std::slice::from_raw_parts_mut) and sort_unstable() it; \
-         libc::msync(addr, len, MS_SYNC); libc::munmap(addr, len). Check each result \
-         (MAP_FAILED / -1 → io::Error::last_os_error()). Never read(2)/write(2) the data."
+        "sort the len / 4 ints in place, in memory that is the file: map all of it \
+         readable, writable and shared (a private mapping is a copy the file never sees), \
+         sort them there (a &mut [i32] over the mapping: std::slice::from_raw_parts_mut), \
+         make sure the file holds the result before unmapping, unmap. Never \
+         read(2)/write(2) the data; errors are io::Error::last_os_error(). See mmap(2), \
+         msync(2), munmap(2)"
     )
 }

@@ -24,12 +24,12 @@ fn main() {
 /// long, still named `tmp`).
 fn send(_window: &File, _tmp: &Path, _path: &Path, _data: &[u8], _delay_us: u64) -> io::Result<()> {
     todo!(
-        "mmap the whole window (PROT_READ | PROT_WRITE, MAP_SHARED). Lay it out as a header \
-         plus slots of CHUNK_BYTES, e.g. two process-shared semaphores in the header \
-         (libc::sem_init(ptr, 1, n): free slots = number of slots, full slots = 0). When the \
-         header is ready, publish_window(tmp, path) so B can open it. Then for each \
-         CHUNK_BYTES chunk of data: wait for a free slot (sem_wait), copy the chunk into it, \
-         signal B (sem_post), then pace(delay_us). munmap at the end. No sleep() as \
-         synchronisation: the grader makes either side slow."
+        "map the whole window shared and writable and lay it out (in a module of src/lib.rs \
+         that xfer_b shares: e.g. a header holding the synchronisation, then slots of \
+         CHUNK_BYTES). Get the header ready, then publish_window(tmp, path) so that B can \
+         open it. For each CHUNK_BYTES chunk, in order: wait until B has emptied a slot, \
+         copy the chunk in, tell B it is full, pace(delay_us). Unmap at the end. Sleeping \
+         is not waiting: the grader makes either side the slow one. See mmap(2), \
+         sem_init(3) (pshared), sem_wait(3), sem_post(3)"
     )
 }

@@ -26,9 +26,9 @@ fn main() {
 /// A), feeding each chunk, in order, to `sum`.
 fn receive(_window: &File, _total: usize, _delay_us: u64, _sum: &mut Fnv1a64) -> io::Result<()> {
     todo!(
-        "mmap the whole window (PROT_READ | PROT_WRITE, MAP_SHARED), with the same layout as \
-         xfer_a. For each CHUNK_BYTES chunk: wait until A has filled the next slot \
-         (sem_wait on the full-slots semaphore), sum.update(slot), give the slot back \
-         (sem_post on the free-slots semaphore), then pace(delay_us). munmap at the end."
+        "map the whole window shared and writable, with xfer_a's layout. For each \
+         CHUNK_BYTES chunk, in order: wait until A has filled the next slot, \
+         sum.update(slot), give the slot back to A, pace(delay_us). Unmap at the end. See \
+         mmap(2), sem_wait(3), sem_post(3)"
     )
 }

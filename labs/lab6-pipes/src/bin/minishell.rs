@@ -46,9 +46,9 @@ fn cd(dir: Option<String>) {
 /// Changes the shell's own working directory.
 fn change_directory(_dir: &str) -> io::Result<()> {
     todo!(
-        "chdir in the shell process itself (std::env::set_current_dir, or libc::chdir): a \
-         child's chdir would change the child's directory, not the shell's, which is why \
-         cd must be a builtin."
+        "change the working directory of the shell process itself: a child's would change \
+         only the child's, which is why cd must be a builtin. See chdir(2), or \
+         std::env::set_current_dir"
     )
 }
 
@@ -68,15 +68,13 @@ fn run(pipeline: &Pipeline) {
 /// Runs `commands[0] | commands[1] | …` and waits for every one of them.
 fn run_pipeline(_commands: &[Prepared]) -> io::Result<()> {
     todo!(
-        "For each command i: if it is not the last, libc::pipe() a new pipe; libc::fork(). \
-         In the child: dup2 the previous pipe's read end onto STDIN_FILENO and the new pipe's \
-         write end onto STDOUT_FILENO; then the redirections: open(input, O_RDONLY) onto \
-         stdin, open(output, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644) onto \
-         stdout; close every pipe or file descriptor you dup2-ed or do not need (the child \
-         must start with only 0, 1 and 2); execvp(argv.program(), argv.as_ptr()); if it fails \
-         with ENOENT write `not_found` to fd 2; libc::_exit(127). In the parent: close the \
-         previous read end and the new write end right after forking (a write end left open \
-         in the shell means the reader never sees end-of-file), keep the new read end for the \
-         next command. Fork them all first, then waitpid() every child."
+        "run commands[0] | commands[1] | …, each in a child: each command's stdout into the \
+         next one's stdin through a pipe, and its own redirections (input; output appended \
+         or truncated, created 0o644) win over the pipe. Every command starts with exactly \
+         fds 0, 1 and 2: close what you put in place, and close in the shell each pipe end \
+         once the child that needs it is forked (a write end left open keeps a reader \
+         waiting for end-of-file). Fork every command first, then wait for every one. A \
+         command that cannot start: write `not_found` to fd 2 and _exit(127). See pipe(2), \
+         fork(2), open(2), dup2(2), close(2), execvp(3), waitpid(2)"
     )
 }

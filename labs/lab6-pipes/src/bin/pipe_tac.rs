@@ -27,10 +27,10 @@ fn main() {
 /// Runs `writer | reader` and waits for both.
 fn pipe_through(_writer: &Argv, _reader: &Argv) -> io::Result<()> {
     todo!(
-        "libc::pipe(&mut fds) gives [read end, write end]. Fork the writer: in it \
-         dup2(fds[1], STDOUT_FILENO), close both fds, execvp. Fork the reader: dup2(fds[0], \
-         STDIN_FILENO), close both fds, execvp. (If execvp returns: libc::write a message to fd 2, \
-         libc::_exit(127).) The parent closes BOTH ends — tac only sees end-of-file once no \
-         process holds the write end — then waitpid()s both children."
+        "run WRITER | READER: one pipe, the writer's stdout into the reader's stdin, then \
+         wait for both. The reader sees end-of-file only once every copy of the write end \
+         is closed, in every process, this one included. A child that cannot start its \
+         program writes a message to fd 2 and _exit(127)s. See pipe(2), fork(2), dup2(2), \
+         close(2), execvp(3), waitpid(2)"
     )
 }

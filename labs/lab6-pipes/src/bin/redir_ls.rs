@@ -20,10 +20,11 @@ fn main() {
 /// Runs `argv` in a child whose standard output is the file `path`, and waits for it.
 fn run_into_file(_argv: &Argv, _path: &CStr) -> io::Result<()> {
     todo!(
-        "libc::fork(). In the child: fd = libc::open(path.as_ptr(), O_CREAT | O_WRONLY | \
-         O_TRUNC, 0o600); libc::dup2(fd, STDOUT_FILENO); libc::close(fd); \
-         libc::execvp(argv.program(), argv.as_ptr()); if execvp returns, libc::write a message \
-         to fd 2 and libc::_exit(127) — after fork the child makes no allocation and no \
-         println!. In the parent: libc::waitpid(pid, &mut status, 0)."
+        "run ARGV in a child whose standard output is the file PATH (created if missing, \
+         emptied if not, mode 0600), and wait for it: the child arranges its descriptors, \
+         keeping none the program does not need, then becomes the program, which inherits \
+         them. After fork the child allocates nothing and prints only with libc::write; if \
+         the program cannot start, it says so on fd 2 and _exit(127)s. See fork(2), \
+         open(2), dup2(2), close(2), execvp(3), waitpid(2)"
     )
 }

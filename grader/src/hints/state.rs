@@ -1,0 +1,203 @@
+//! The student's hint progress: which level of each scenario's hints `cargo grader hint`
+//! has revealed, in a small versioned JSON file of the checkout (`.grader/state.json`,
+//! ignored by git). A missing file is a fresh start; an unreadable or corrupted one is a
+//! fresh start too, with a warning saying so, and is replaced at the next reveal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The only `format_version` of the state file this grader reads and writes.
+pub const STATE_FORMAT_VERSION: u32 = 1;
+/// Environment variable naming another state file (tests, shared machines).
+pub const STATE_ENV: &str = "GRADER_STATE_FILE";
+/// Where the state file lives, relative to the course root.
+pub const STATE_FILE: &str = ".grader/state.json";
+
+/// The state file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintState {
+    /// Must be [`STATE_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Lab id → its progress.
+    #[serde(default)]
+    pub labs: BTreeMap<String, LabProgress>,
+}
+
+/// One lab's progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabProgress {
+    /// Scenario → the highest hint level revealed (1 is the first level, which every
+    /// failing scenario shows anyway).
+    #[serde(default)]
+    pub revealed: BTreeMap<String, u32>,
+}
+
+impl Default for HintState {
+    fn default() -> Self {
+        HintState {
+            format_version: STATE_FORMAT_VERSION,
+            labs: BTreeMap::new(),
+        }
+    }
+}
+
+/// A state file that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Creating the directory, writing or renaming failed.
+    #[error("failed to save the hint progress to {path}: {source}")]
+    Write {
+        /// The state file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// A state read from disk, with what went wrong reading it.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The progress (empty when the file is missing or unusable).
+    pub state: HintState,
+    /// Why the file's content was not used, for the student to read.
+    pub warning: Option<String>,
+}
+
+/// The state file of the course at `root`: `$GRADER_STATE_FILE`, else
+/// `ROOT/.grader/state.json`.
+pub fn state_path(root: &Path) -> PathBuf {
+    match std::env::var_os(STATE_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => root.join(STATE_FILE),
+    }
+}
+
+impl HintState {
+    /// Reads `path`. Never fails: a missing file is an empty state, and a file that cannot
+    /// be read or understood is an empty state plus a warning.
+    pub fn load(path: &Path) -> Loaded {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::default(),
+            Err(e) => return ignored(path, &format!("it cannot be read ({e})")),
+        };
+        match serde_json::from_slice::<HintState>(&bytes) {
+            Ok(s) if s.format_version == STATE_FORMAT_VERSION => Loaded {
+                state: s,
+                warning: None,
+            },
+            Ok(s) => ignored(
+                path,
+                &format!(
+                    "its format_version is {} (this grader reads {STATE_FORMAT_VERSION})",
+                    s.format_version
+                ),
+            ),
+            Err(e) => ignored(path, &format!("it is not a valid state file ({e})")),
+        }
+    }
+
+    /// Writes the state to `path` (through a temporary file, so a crash never leaves half
+    /// a file), creating its directory.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let err = |source| StateError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut text = serde_json::to_string_pretty(self).expect("plain data serializes");
+        text.push('\n');
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+
+    /// The level revealed for a scenario (0: nothing beyond what a report shows anyway).
+    pub fn revealed(&self, lab: &str, scenario: &str) -> u32 {
+        self.labs
+            .get(lab)
+            .and_then(|l| l.revealed.get(scenario))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Reveals one more level of a scenario that has `total` levels (the first counts as
+    /// already shown); returns the level now revealed, at most `total`.
+    pub fn reveal_next(&mut self, lab: &str, scenario: &str, total: u32) -> u32 {
+        let next = (self.revealed(lab, scenario).max(1) + 1).min(total);
+        self.labs
+            .entry(lab.to_owned())
+            .or_default()
+            .revealed
+            .insert(scenario.to_owned(), next);
+        next
+    }
+}
+
+fn ignored(path: &Path, why: &str) -> Loaded {
+    Loaded {
+        state: HintState::default(),
+        warning: Some(format!(
+            "ignoring the hint progress in {}: {why}; every scenario starts again at its first hint, and the file is rewritten at the next `cargo grader hint`",
+            path.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("grader-state-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d.join(".grader/state.json")
+    }
+
+    #[test]
+    fn a_missing_file_is_a_fresh_start_without_warning() {
+        let loaded = HintState::load(&tmp("missing"));
+        assert_eq!(loaded.state, HintState::default());
+        assert!(loaded.warning.is_none());
+    }
+
+    #[test]
+    fn reveals_go_one_level_at_a_time_up_to_the_last_and_survive_a_reload() {
+        let path = tmp("reveal");
+        let mut s = HintState::default();
+        assert_eq!(s.revealed("lab1", "rm"), 0);
+        assert_eq!(s.reveal_next("lab1", "rm", 3), 2);
+        assert_eq!(s.reveal_next("lab1", "rm", 3), 3);
+        assert_eq!(s.reveal_next("lab1", "rm", 3), 3);
+        assert_eq!(s.revealed("lab2", "rm"), 0);
+        s.save(&path).unwrap();
+        let again = HintState::load(&path);
+        assert!(again.warning.is_none());
+        assert_eq!(again.state.revealed("lab1", "rm"), 3);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"format_version\": 1"), "{text}");
+    }
+
+    #[test]
+    fn a_corrupted_or_future_file_is_ignored_with_a_warning_naming_it() {
+        let path = tmp("corrupt");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{\"format_version\": 1, \"labs\": {\"lab1\": 3").unwrap();
+        let loaded = HintState::load(&path);
+        assert_eq!(loaded.state, HintState::default());
+        let w = loaded.warning.unwrap();
+        assert!(
+            w.contains("state.json") && w.contains("not a valid state file"),
+            "{w}"
+        );
+        std::fs::write(&path, "{\"format_version\": 9}").unwrap();
+        let w = HintState::load(&path).warning.unwrap();
+        assert!(w.contains("format_version is 9"), "{w}");
+    }
+}
