@@ -2,6 +2,7 @@
 //! event stream back. `qemu` boots the guest image under QEMU.
 
 pub mod guest;
+pub mod jail;
 pub mod local;
 pub mod qemu;
 
