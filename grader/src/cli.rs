@@ -56,6 +56,8 @@ pub struct GradeCommand {
     pub quiet: bool,
     /// Build log always.
     pub verbose: bool,
+    /// Build and run on this host without the jail when the jail cannot be made.
+    pub unsafe_host_build: bool,
 }
 
 /// Progress lines on stderr.
@@ -87,15 +89,32 @@ pub fn scratch_dir(course: &Course, label: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Makes the sandbox for a backend (building the guest image if needed).
+/// The build jail (and the local backend's), or — when it cannot be made here and the
+/// teacher passed `--unsafe-host-build` — this host; otherwise a usage error saying why
+/// and what fixes it.
+pub fn build_host(course: &Course, allow_unsafe: bool) -> Result<crate::build::BuildHost> {
+    crate::build::BuildHost::probe(course, allow_unsafe).map_err(|e| {
+        anyhow::anyhow!(
+            "refusing to build untrusted code: {e}\n  fix: {}\n  (`cargo grader doctor` checks the jail; to build and run submissions on this host WITHOUT the jail anyway, pass --unsafe-host-build)",
+            e.fix()
+        )
+    })
+}
+
+/// Makes the sandbox for a backend (building the guest image if needed); the local
+/// backend runs in the jail of `build`.
 pub fn make_sandbox(
     course: &Course,
     backend: BackendChoice,
     work: &Path,
     quiet: bool,
+    build: &crate::build::BuildHost,
 ) -> Result<Box<dyn Sandbox>> {
     match backend {
-        BackendChoice::Local => Ok(Box::new(LocalSandbox::from_current_exe(work)?)),
+        BackendChoice::Local => Ok(Box::new(LocalSandbox::from_current_exe(
+            work,
+            build.confinement.clone(),
+        )?)),
         BackendChoice::Qemu => Ok(Box::new(guest_sandbox(course, quiet)?)),
     }
 }
@@ -141,16 +160,18 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
             submission.display()
         )
     })?;
+    let build = build_host(&course, cmd.unsafe_host_build)?;
     let work = scratch_dir(&course, &lab.id)?;
-    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet)?;
+    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet, &build)?;
     let mut progress = StderrProgress { quiet: cmd.quiet };
     let opts = GradeOptions {
         submission,
         seed: cmd.seed,
         work: work.clone(),
+        build,
     };
     let report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
-    let _ = std::fs::remove_dir_all(&work);
+    let _ = crate::sandbox::jail::force_remove(&work);
     render(&report, cmd)?;
     Ok(report.exit_code())
 }
@@ -300,7 +321,8 @@ pub fn image_status(cwd: &Path) -> Result<i32> {
     Ok(EXIT_FULL_MARKS)
 }
 
-/// `cargo grader __agent local --job F --out F`.
+/// `cargo grader __agent local --job F --out F` (`--out -`: standard output, as the jailed
+/// local backend reads it).
 pub fn agent(mode: &str, job: &Path, out: &Path) -> Result<i32> {
     if mode != "local" {
         bail!("the agent's mode here can only be `local` (the guest runs `grader-agent guest`)");
@@ -308,9 +330,15 @@ pub fn agent(mode: &str, job: &Path, out: &Path) -> Result<i32> {
     let text = std::fs::read(job).with_context(|| format!("failed to read {}", job.display()))?;
     let job: crate::protocol::Job =
         serde_json::from_slice(&text).context("failed to parse the job")?;
-    let mut file = std::fs::File::create(out)
-        .with_context(|| format!("failed to create {}", out.display()))?;
-    crate::agent::run_job(&job, &mut file, crate::agent::Mode::Local)?;
+    let mut file: Box<dyn Write> = if out == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(out)
+                .with_context(|| format!("failed to create {}", out.display()))?,
+        )
+    };
+    crate::agent::run_job(&job, &mut *file, crate::agent::Mode::Local)?;
     Ok(EXIT_FULL_MARKS)
 }
 
@@ -320,9 +348,11 @@ pub fn check(
     labs: &[String],
     backend: BackendChoice,
     seed: Option<u64>,
+    unsafe_host_build: bool,
 ) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    let outcome = crate::check::run(&course, labs, backend, seed, &mut std::io::stdout())?;
+    let build = build_host(&course, unsafe_host_build)?;
+    let outcome = crate::check::run(&course, labs, backend, seed, &build, &mut std::io::stdout())?;
     Ok(if outcome.all_ok() {
         EXIT_FULL_MARKS
     } else {
@@ -331,9 +361,10 @@ pub fn check(
 }
 
 /// `cargo grader bench`.
-pub fn bench(cwd: &Path, lab: &str, runs: u32) -> Result<i32> {
+pub fn bench(cwd: &Path, lab: &str, runs: u32, unsafe_host_build: bool) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    crate::bench::run(&course, lab, runs, &mut std::io::stdout())?;
+    let build = build_host(&course, unsafe_host_build)?;
+    crate::bench::run(&course, lab, runs, &build, &mut std::io::stdout())?;
     Ok(EXIT_FULL_MARKS)
 }
 

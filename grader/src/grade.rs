@@ -21,6 +21,8 @@ pub struct GradeOptions {
     pub seed: Option<u64>,
     /// Scratch directory for this run (build products, job files).
     pub work: PathBuf,
+    /// Where the build runs (the jail) and with which limits.
+    pub build: crate::build::BuildHost,
 }
 
 /// Failures that are nobody's fault but the configuration's (exit code 2).
@@ -163,6 +165,7 @@ pub fn grade(
         &pinned.file_name,
         &pinned.sha256,
     ));
+    report.notices.extend(opts.build.confinement.notice());
 
     progress.phase("building");
     let skip = [pinned.file_name.as_str()];
@@ -170,8 +173,8 @@ pub fn grade(
         submission: &opts.submission,
         programs: &pinned.spec.programs,
         work: &opts.work.join("build"),
-        cargo_target_dir: &course.root.join("target").join("submissions"),
         skip: &skip,
+        host: &opts.build,
     });
     let built = match built {
         Ok(b) => b,

@@ -21,7 +21,7 @@ enum CargoCli {
     version,
     about = "Grade an AISE lab: build it, run its scenarios in a QEMU guest, score them.",
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader list | doctor | check | bench | image status"
+    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host in the jail (faster)\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader list | doctor | check | bench | image status"
 )]
 struct GraderArgs {
     #[command(subcommand)]
@@ -55,6 +55,10 @@ struct GradeArgs {
     /// Show the build log even when the build succeeds.
     #[arg(long, short)]
     verbose: bool,
+    /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+    /// submissions on this host WITHOUT it, as this user (the report says so).
+    #[arg(long)]
+    unsafe_host_build: bool,
 }
 
 #[derive(Subcommand)]
@@ -79,8 +83,13 @@ enum Command {
         /// Parameter seed (default: fresh).
         #[arg(long)]
         seed: Option<u64>,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
     },
-    /// Benchmark: wall time of grading a lab's solution in the guest vs locally.
+    /// Benchmark: wall time of grading a lab's solution in the guest vs locally, and of
+    /// its builds in the jail vs on the host.
     Bench {
         /// Lab (default lab1).
         #[arg(default_value = "lab1")]
@@ -88,6 +97,10 @@ enum Command {
         /// Runs per backend.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
     },
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
@@ -130,6 +143,10 @@ enum Command {
         /// Where the scenarios run.
         #[arg(long, value_enum, default_value_t = BackendArg::Qemu)]
         backend: BackendArg,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
     },
     /// Internal: one Slurm array task of `bulk --slurm`.
     #[command(name = "bulk-task", hide = true)]
@@ -189,6 +206,10 @@ struct BulkArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+    /// submissions on this host WITHOUT it, as this user (the report says so).
+    #[arg(long)]
+    unsafe_host_build: bool,
     /// Grade as a Slurm job array instead of on this machine.
     #[arg(long)]
     slurm: bool,
@@ -233,6 +254,7 @@ fn bulk_command(a: BulkArgs) -> cli::BulkCommand {
             similarity,
             retries: a.retries,
             quiet: a.quiet,
+            unsafe_host_build: a.unsafe_host_build,
         },
         slurm,
     }
@@ -300,8 +322,13 @@ fn run(args: GraderArgs) -> Result<i32> {
             labs,
             backend: b,
             seed,
-        }) => cli::check(&cwd, &labs, backend(b), seed),
-        Some(Command::Bench { lab, runs }) => cli::bench(&cwd, &lab, runs),
+            unsafe_host_build,
+        }) => cli::check(&cwd, &labs, backend(b), seed, unsafe_host_build),
+        Some(Command::Bench {
+            lab,
+            runs,
+            unsafe_host_build,
+        }) => cli::bench(&cwd, &lab, runs, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Bulk(a)) => cli::bulk(&cwd, &bulk_command(a)),
         Some(Command::Collect { out, wait }) => cli::collect(&cwd, &out, wait),
@@ -311,6 +338,7 @@ fn run(args: GraderArgs) -> Result<i32> {
             size,
             jobs,
             backend: b,
+            unsafe_host_build,
         }) => cli::bench_bulk(
             &cwd,
             &grader::bulk::bench::BenchOptions {
@@ -318,6 +346,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                 size,
                 jobs: jobs.unwrap_or_else(default_jobs),
                 backend: backend(b),
+                unsafe_host_build,
             },
         ),
         Some(Command::BulkTask { out, plan, index }) => cli::bulk_task(&cwd, &out, &plan, index),
@@ -344,6 +373,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                     output: g.output,
                     quiet: g.quiet,
                     verbose: g.verbose,
+                    unsafe_host_build: g.unsafe_host_build,
                 },
             )
         }

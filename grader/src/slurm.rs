@@ -69,6 +69,9 @@ pub struct Jobs {
     pub retries: u32,
     /// Similarity threshold, when the report was asked for.
     pub similarity_threshold: Option<f64>,
+    /// The run allowed building without the jail where it cannot be made.
+    #[serde(default)]
+    pub unsafe_host_build: bool,
 }
 
 /// The outcome of `bulk --slurm`.
@@ -267,8 +270,8 @@ pub fn run(
 ) -> Result<Outcome, SlurmError> {
     let start = Instant::now();
     // Prepared here, once: the image is then in the shared cache when the tasks start.
-    let factory =
-        SandboxFactory::new(course, opts.backend, opts.quiet).map_err(|e| BulkError::Backend {
+    let factory = SandboxFactory::new(course, opts.backend, opts.quiet, opts.unsafe_host_build)
+        .map_err(|e| BulkError::Backend {
             backend: format!("{:?}", opts.backend).to_lowercase(),
             message: format!("{e:#}"),
         })?;
@@ -278,6 +281,7 @@ pub fn run(
     run.start_progress(&tasks, progress);
     let mut jobs = load_jobs(&run.store);
     jobs.retries = opts.retries;
+    jobs.unsafe_host_build = opts.unsafe_host_build;
     jobs.similarity_threshold = opts.similarity.map(|o| o.threshold);
     let mut graded = 0;
     if let Some(submitted) = rounds(&run, tasks, slurm, &mut jobs, progress, &mut graded)? {
@@ -388,10 +392,13 @@ pub fn run_task(
     } else {
         BackendChoice::Qemu
     };
-    let factory = SandboxFactory::new(course, backend, true).map_err(|e| BulkError::Backend {
-        backend: manifest.backend.clone(),
-        message: format!("{e:#}"),
-    })?;
+    let factory =
+        SandboxFactory::new(course, backend, true, jobs.unsafe_host_build).map_err(|e| {
+            BulkError::Backend {
+                backend: manifest.backend.clone(),
+                message: format!("{e:#}"),
+            }
+        })?;
     let ctx = Context {
         course,
         lab: &lab,

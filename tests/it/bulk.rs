@@ -301,14 +301,14 @@ fn a_run_killed_halfway_resumes_without_redoing_finished_rows() {
     assert_matches_class(&class, &results);
 }
 
-/// Two submissions of the same crate name built in the shared target directory: one
-/// whose sources were copied while the other was being built must still be compiled from
-/// its own sources (cargo's freshness check compares mtimes and ignores the package's
-/// path), never handed the other's binary.
+/// Two submissions of the same crate name built at the same moment, each in its own jail
+/// and target directory over the shared read-only dependencies (no lock any more): each
+/// gets its own verdict, never the other's binary, and the shared artefacts are unchanged.
 #[test]
-fn a_rust_build_waiting_for_the_shared_directory_is_not_handed_another_binary() {
-    use grader::build::{build, BuildRequest, DirLock, GUEST_TARGET};
-    let target = tempdir("shared-target");
+fn two_rust_builds_at_once_each_get_their_own_binary_and_the_shared_deps_stay_intact() {
+    use grader::build::{build, BuildHost, BuildRequest};
+    let course = course();
+    let host = BuildHost::probe(&course, false).unwrap_or_else(|e| panic!("{e}: {}", e.fix()));
     let fixture = |case: &str| {
         let fx =
             grader::fixture::Fixture::load(&root().join("tests/fixtures/lab1").join(case)).unwrap();
@@ -318,54 +318,33 @@ fn a_rust_build_waiting_for_the_shared_directory_is_not_handed_another_binary() 
     };
     let (good, bad) = (fixture("correct-rust"), fixture("no-compile"));
     let programs = vec!["msgq".to_string()];
-    std::fs::create_dir_all(&target).unwrap();
-    // Another build holds the directory while the bad submission is copied and waits.
-    let held = DirLock::acquire(&target.join(".grader.lock")).unwrap();
-    let work = tempdir("race-work");
-    let waiting = std::thread::spawn({
-        let (bad, target, programs) = (bad.clone(), target.clone(), programs.clone());
-        move || {
-            let req = BuildRequest {
-                submission: &bad,
-                programs: &programs,
-                work: &work,
-                cargo_target_dir: &target,
-                skip: &[],
-            };
-            build(&req).unwrap()
-        }
+    // Prepares the shared dependencies first, so both builds below use them.
+    let warm = tempdir("race-warm");
+    let req = |sub: &Path, work: &Path| {
+        build(&BuildRequest {
+            submission: sub,
+            programs: &programs,
+            work,
+            skip: &[],
+            host: &host,
+        })
+        .unwrap()
+    };
+    assert!(req(&good, &warm).ok);
+    let shared = host.deps.shared_target(&host).unwrap();
+    let before = crate::util::tree_digest(&shared);
+    let (w1, w2) = (tempdir("race-w1"), tempdir("race-w2"));
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| req(&good, &w1));
+        let b = s.spawn(|| req(&bad, &w2));
+        (a.join().unwrap(), b.join().unwrap())
     });
-    std::thread::sleep(Duration::from_millis(500));
-    // That other build: the good crate, same name, finishing after the copy.
-    let good_build = tempdir("race-good-src");
-    grader::build::copy_tree(&good, &good_build, &[]).unwrap();
-    let manifest = good_build.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, format!("{text}\n[workspace]\n")).unwrap();
-    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--bins",
-            "--quiet",
-            "--target",
-            GUEST_TARGET,
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    drop(held);
-    let out = waiting.join().unwrap();
+    assert!(a.ok, "{}", a.log);
     assert!(
-        !out.ok,
-        "the non-compiling submission was handed the other's binary:\n{}",
-        out.log
+        !b.ok,
+        "the non-compiling submission was handed a binary:\n{}",
+        b.log
     );
-    assert!(out.log.contains("mismatched types"), "{}", out.log);
+    assert!(b.log.contains("mismatched types"), "{}", b.log);
+    assert_eq!(crate::util::tree_digest(&shared), before);
 }

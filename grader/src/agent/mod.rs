@@ -21,6 +21,7 @@ use crate::protocol::{AgentEvent, IpcObject, Job};
 
 pub use ipc::IpcError;
 pub use ns::NsError;
+pub(crate) use scenario::WORK_ROOT;
 pub use syscalls::syscall_number;
 
 /// Where the agent runs, which decides how it isolates itself.

@@ -44,48 +44,63 @@ pub struct Outcome {
 }
 
 /// Makes one sandbox per worker: the guest image is prepared once and shared (each job
-/// still boots its own guest); the local backend needs a private bin directory.
+/// still boots its own guest); the local backend needs a private bin directory. Every
+/// worker builds in the jail the factory found.
 #[derive(Debug, Clone)]
-pub enum SandboxFactory {
+pub struct SandboxFactory {
+    kind: FactoryKind,
+    /// Where builds (and local runs) happen.
+    pub build: crate::build::BuildHost,
+}
+
+#[derive(Debug, Clone)]
+enum FactoryKind {
     /// QEMU guests from this image.
     Guest(GuestSandbox),
-    /// The agent on this host.
+    /// The agent on this host, jailed.
     Local,
 }
 
 impl SandboxFactory {
-    /// Prepares the backend (building the guest image if needed).
+    /// Prepares the backend (building the guest image if needed) and the build jail
+    /// (refused when it cannot be made, unless `allow_unsafe`).
     pub fn new(
         course: &Course,
         backend: BackendChoice,
         quiet: bool,
+        allow_unsafe: bool,
     ) -> anyhow::Result<SandboxFactory> {
-        Ok(match backend {
-            BackendChoice::Qemu => SandboxFactory::Guest(crate::cli::guest_sandbox(course, quiet)?),
-            BackendChoice::Local => SandboxFactory::Local,
-        })
+        let build = crate::cli::build_host(course, allow_unsafe)?;
+        let kind = match backend {
+            BackendChoice::Qemu => FactoryKind::Guest(crate::cli::guest_sandbox(course, quiet)?),
+            BackendChoice::Local => FactoryKind::Local,
+        };
+        Ok(SandboxFactory { kind, build })
     }
 
     /// The backend's name in `bulk.json`.
     pub fn name(&self) -> &'static str {
-        match self {
-            SandboxFactory::Guest(_) => "qemu",
-            SandboxFactory::Local => "local",
+        match self.kind {
+            FactoryKind::Guest(_) => "qemu",
+            FactoryKind::Local => "local",
         }
     }
 
     fn backend(&self) -> Backend {
-        match self {
-            SandboxFactory::Guest(_) => Backend::Qemu,
-            SandboxFactory::Local => Backend::Local,
+        match self.kind {
+            FactoryKind::Guest(_) => Backend::Qemu,
+            FactoryKind::Local => Backend::Local,
         }
     }
 
     /// A sandbox for a worker whose scratch directory is `work`.
     pub fn make(&self, work: &Path) -> Result<Box<dyn Sandbox>, crate::sandbox::SandboxError> {
-        Ok(match self {
-            SandboxFactory::Guest(g) => Box::new(g.clone()),
-            SandboxFactory::Local => Box::new(LocalSandbox::from_current_exe(work)?),
+        Ok(match &self.kind {
+            FactoryKind::Guest(g) => Box::new(g.clone()),
+            FactoryKind::Local => Box::new(LocalSandbox::from_current_exe(
+                work,
+                self.build.confinement.clone(),
+            )?),
         })
     }
 }
@@ -133,7 +148,7 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
 
 /// One grading attempt in a fresh scratch directory; a panic becomes a not-gradable report.
 fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
-    let _ = std::fs::remove_dir_all(work);
+    let _ = crate::sandbox::jail::force_remove(work);
     if let Err(e) = std::fs::create_dir_all(work) {
         return not_gradable(
             ctx,
@@ -152,6 +167,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
         submission: task.dir.clone(),
         seed: Some(task.seed),
         work: work.join("run"),
+        build: ctx.factory.build.clone(),
     };
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
         grade::grade_any(ctx.course, ctx.lab, sandbox.as_ref(), &opts, &mut Quiet)
@@ -165,7 +181,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
             format!("the grader crashed: {}", panic_text(&panic)),
         ),
     };
-    let _ = std::fs::remove_dir_all(work);
+    let _ = crate::sandbox::jail::force_remove(work);
     report
 }
 
