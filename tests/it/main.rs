@@ -4,6 +4,7 @@
 mod bulk;
 mod cli;
 mod fixtures;
+mod hostile;
 mod lab7;
 mod outputs;
 mod reports;
