@@ -23,7 +23,12 @@ fn course() -> Course {
 }
 
 fn gen_class(label: &str) -> PathBuf {
+    gen_class_of(label, 30)
+}
+
+fn gen_class_of(label: &str, size: usize) -> PathBuf {
     let dir = tempdir(label);
+    let size = size.to_string();
     let out = grader(
         &root(),
         &[
@@ -32,7 +37,7 @@ fn gen_class(label: &str) -> PathBuf {
             "--out",
             dir.to_str().unwrap(),
             "--size",
-            "30",
+            &size,
         ],
     );
     let (stdout, stderr) = text(&out);
@@ -347,4 +352,77 @@ fn two_rust_builds_at_once_each_get_their_own_binary_and_the_shared_deps_stay_in
     );
     assert!(b.log.contains("mismatched types"), "{}", b.log);
     assert_eq!(crate::util::tree_digest(&shared), before);
+}
+
+/// A generated class plus two students whose build.rs attack the class — one edits the
+/// results folder (found through the grader's command line or the build directory's
+/// parents), one overwrites the shared compiled libc the others link — graded together,
+/// two at a time: every neighbour gets exactly its expected row, the two a build failure
+/// naming the refusal, and the shared dependency artefacts are byte for byte the same.
+#[test]
+fn hostile_builds_in_a_class_cost_no_neighbour_its_grade() {
+    let class_dir = gen_class_of("bulk-hostile-class", 12);
+    let subs = class_dir.join("submissions");
+    let course = course();
+    let pinned = grader::grade::load_spec(&course, course.lab("lab1").unwrap()).unwrap();
+    let mut expected = class::load_expected(&class_dir).unwrap();
+    for (student, case) in [
+        ("mallory", "buildrs-edits-results"),
+        ("trudy", "buildrs-overwrites-deps"),
+    ] {
+        let rel = PathBuf::from("tests/fixtures/hostile").join(case);
+        let fx = grader::fixture::Fixture::load(&root().join(&rel)).unwrap();
+        fx.materialize(&root(), &subs.join(student)).unwrap();
+        expected.push(class::Expected {
+            student: student.into(),
+            fixture: rel,
+            variant: "hostile".into(),
+            packaging: "dir".into(),
+            score: 0,
+            max_score: pinned.spec.max_score(),
+            points: pinned
+                .spec
+                .scenarios
+                .iter()
+                .map(|s| (s.name.clone(), 0))
+                .collect(),
+            status: "build_failed".into(),
+            notice: None,
+        });
+    }
+    std::fs::write(
+        class_dir.join("expected.json"),
+        serde_json::to_vec_pretty(&expected).unwrap(),
+    )
+    .unwrap();
+    let deps = crate::hostile::shared_deps();
+    let before = crate::util::tree_digest(&deps);
+    let results = class_dir.join("results");
+    let out = grader(
+        &root(),
+        &bulk_args(&subs, &results, &["--backend", "local"]),
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("14 students:"), "{stdout}");
+    assert_matches_class(&class_dir, &results);
+    assert_eq!(
+        crate::util::tree_digest(&deps),
+        before,
+        "the shared artefacts changed"
+    );
+    let gradebook = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
+    assert!(!gradebook.contains("pwned"), "{gradebook}");
+    for e in &expected {
+        let report = results
+            .join("students")
+            .join(&e.student)
+            .join("report.json");
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            !text.starts_with("pwned"),
+            "{} was overwritten",
+            report.display()
+        );
+    }
 }
