@@ -42,7 +42,7 @@ fn tool(what: &str, program: &str, fix: &str) -> Finding {
     }
 }
 
-const APT: &str = "apt-get update && apt-get install -y --no-install-recommends --allow-downgrades qemu-system-x86 qemu-utils/bookworm busybox-static gcc libc6-dev make";
+const APT: &str = "apt-get update && apt-get install -y --no-install-recommends --allow-downgrades qemu-system-x86 qemu-utils/bookworm busybox-static gcc libc6-dev make bubblewrap";
 
 /// Whether the build jail (also the local backend's) works here, and as whom.
 fn jail_finding(uid: u32) -> Finding {
