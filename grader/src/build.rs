@@ -271,6 +271,7 @@ impl Build<'_> {
             output_cap: (host.settings.log_kb << 10) as usize,
             merge_output: true,
             nested_userns: false,
+            tmp_bytes: None,
         };
         let out = self.confinement().run(&cmd)?;
         self.record(&out);

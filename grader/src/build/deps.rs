@@ -273,6 +273,7 @@ impl RustDeps {
             output_cap: 256 << 10,
             merge_output: true,
             nested_userns: false,
+            tmp_bytes: None,
         };
         let out = c.run(&cmd)?;
         if !out.success() {

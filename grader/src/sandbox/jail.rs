@@ -115,6 +115,9 @@ pub struct JailCommand {
     /// The command may create user namespaces of its own (the local agent does, for its
     /// per-scenario IPC namespaces and mounts); builds may not.
     pub nested_userns: bool,
+    /// A writable tmpfs of this size at `/tmp`; without, `/tmp` is read-only (builds
+    /// get a `TMPDIR` in their build directory instead).
+    pub tmp_bytes: Option<u64>,
 }
 
 /// The host identity a jail runs as.

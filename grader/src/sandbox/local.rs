@@ -25,6 +25,8 @@ const JAIL_BIN: &str = "/job/bin";
 const EVENTS_CAP: usize = 64 << 20;
 /// Agent stderr kept, for diagnosing infrastructure faults.
 const STDERR_CAP: usize = 64 << 10;
+/// The jail's writable `/tmp` (a tmpfs: memory, hence bounded).
+const TMP_BYTES: u64 = 256 << 20;
 
 /// Runs the agent as a child process of the grader, in the jail.
 #[derive(Debug, Clone)]
@@ -89,6 +91,8 @@ impl LocalSandbox {
             output_cap: EVENTS_CAP.max(STDERR_CAP),
             merge_output: false,
             nested_userns: true,
+            // Programs such as `tac` spool their input to /tmp, writable in the guest.
+            tmp_bytes: Some(TMP_BYTES),
         })
     }
 }

@@ -121,10 +121,12 @@ pub(super) fn bwrap_options(cmd: &JailCommand, sources: &[PathBuf]) -> Vec<OsStr
             "/proc",
             "--dev",
             "/dev",
-            "--dir",
-            "/tmp",
         ],
     );
+    match cmd.tmp_bytes {
+        Some(n) => push(&mut args, &["--size", &n.to_string(), "--tmpfs", "/tmp"]),
+        None => push(&mut args, &["--dir", "/tmp"]),
+    }
     for dir in &cmd.dirs {
         args.push("--dir".into());
         args.push(dir.as_os_str().to_owned());
@@ -210,6 +212,7 @@ mod tests {
             output_cap: 1024,
             merge_output: true,
             nested_userns: false,
+            tmp_bytes: None,
         }
     }
 
@@ -247,6 +250,11 @@ mod tests {
             !text.contains("shadow") && !text.contains("/home"),
             "{text}"
         );
+        assert!(text.contains("--dir /tmp"), "{text}");
+        let mut tmp = sample();
+        tmp.tmp_bytes = Some(1 << 20);
+        let text = strings(&bwrap_options(&tmp, &["/a".into(), "/b".into()])).join(" ");
+        assert!(text.contains("--size 1048576 --tmpfs /tmp"), "{text}");
     }
 
     #[test]

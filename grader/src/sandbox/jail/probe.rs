@@ -124,6 +124,7 @@ fn probe_command() -> JailCommand {
         output_cap: 16 << 10,
         merge_output: true,
         nested_userns: false,
+        tmp_bytes: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn sh(script: &str) -> JailCommand {
         output_cap: 64 << 10,
         merge_output: true,
         nested_userns: false,
+        tmp_bytes: None,
     }
 }
 
