@@ -209,6 +209,10 @@ impl RustDeps {
     /// freezes the result.
     fn compile(&self, dir: &Path, host: &BuildHost, tc: &Toolchain) -> Result<(), BuildError> {
         let packages = fs::read_to_string(dir.join("packages.txt")).unwrap_or_default();
+        if packages.trim().is_empty() {
+            // No dependency at all: an empty target directory is the whole cache.
+            return fs::create_dir_all(dir.join("target")).map_err(|e| self.err(e.to_string()));
+        }
         let area = dir.join("build");
         let owner = host.confinement.owner();
         let limits = super::files::CopyLimits {

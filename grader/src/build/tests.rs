@@ -97,3 +97,31 @@ fn empty_dir_is_nothing_to_build() {
     let d = tmp("empty");
     assert!(matches!(detect(&d), Err(BuildError::NothingToBuild { .. })));
 }
+
+#[test]
+fn a_dependency_the_course_does_not_provide_fails_offline_with_a_clear_message() {
+    let sub = tmp("newdep-sub");
+    fs::create_dir_all(sub.join("src")).unwrap();
+    fs::write(
+        sub.join("Cargo.toml"),
+        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nlibc = \"0.2\"\nrand = \"0.8\"\n",
+    )
+    .unwrap();
+    fs::write(sub.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let work = tmp("newdep-work");
+    let host = host();
+    let out = build(&BuildRequest {
+        submission: &sub,
+        programs: &["hello".to_string()],
+        work: &work,
+        skip: &[],
+        host: &host,
+    })
+    .unwrap();
+    assert!(!out.ok, "{}", out.log);
+    assert!(
+        out.log.contains("grader: the crate depends on `rand`, which the course does not provide: builds are offline and only the course's dependencies are available (libc "),
+        "{}",
+        out.log
+    );
+}
