@@ -221,6 +221,34 @@ impl RustDeps {
         };
         super::files::prepare_jail_dir(&dir.join("ws"), &area, &[], owner, limits)
             .map_err(|e| self.err(e.to_string()))?;
+        let cmd = self.cache_command(dir, &area, &packages, host, tc)?;
+        let out = host.confinement.run(&cmd)?;
+        if !out.success() {
+            return Err(self.err(format!(
+                "compiling them failed ({:?}): {}",
+                out.ended,
+                String::from_utf8_lossy(&out.stdout)
+            )));
+        }
+        fs::rename(area.join("target"), dir.join("target")).map_err(|e| self.err(e.to_string()))?;
+        force_remove(&area).map_err(|e| self.err(e.to_string()))?;
+        if owner.is_some() {
+            freeze(&dir.join("target"))
+                .map_err(|e| self.err(format!("freezing the cache: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// `cargo build -p NAME@VERSION…` of the vendored crates in `area`, at the paths and
+    /// with the environment of every build.
+    fn cache_command(
+        &self,
+        dir: &Path,
+        area: &Path,
+        packages: &str,
+        host: &BuildHost,
+        tc: &Toolchain,
+    ) -> Result<JailCommand, BuildError> {
         let c = &host.confinement;
         let view = |rel: &str| c.view(&area.join(rel), &format!("{JAIL_BUILD_DIR}/{rel}"));
         let vendor = c.view(&dir.join("vendor"), JAIL_VENDOR);
@@ -247,20 +275,17 @@ impl RustDeps {
         .iter()
         .map(Into::into)
         .collect();
-        args.push("--manifest-path".into());
-        args.push(view("src/Cargo.toml").into());
-        args.push("--target-dir".into());
-        args.push(view("target").into());
+        args.extend(["--manifest-path".into(), view("src/Cargo.toml").into()]);
+        args.extend(["--target-dir".into(), view("target").into()]);
         for p in packages.lines().filter_map(|l| l.split_once(' ')) {
-            args.push("-p".into());
-            args.push(format!("{}@{}", p.0, p.1).into());
+            args.extend(["-p".into(), format!("{}@{}", p.0, p.1).into()]);
         }
         let mut mounts = vec![
-            Mount::rw(&area, JAIL_BUILD_DIR),
+            Mount::rw(area, JAIL_BUILD_DIR),
             Mount::ro(dir.join("vendor"), JAIL_VENDOR),
         ];
         mounts.extend(tc.mounts());
-        let cmd = JailCommand {
+        Ok(JailCommand {
             program: tc.bin(c, "cargo"),
             args,
             mounts,
@@ -278,22 +303,7 @@ impl RustDeps {
             merge_output: true,
             nested_userns: false,
             tmp_bytes: None,
-        };
-        let out = c.run(&cmd)?;
-        if !out.success() {
-            return Err(self.err(format!(
-                "compiling them failed ({:?}): {}",
-                out.ended,
-                String::from_utf8_lossy(&out.stdout)
-            )));
-        }
-        fs::rename(area.join("target"), dir.join("target")).map_err(|e| self.err(e.to_string()))?;
-        force_remove(&area).map_err(|e| self.err(e.to_string()))?;
-        if owner.is_some() {
-            freeze(&dir.join("target"))
-                .map_err(|e| self.err(format!("freezing the cache: {e}")))?;
-        }
-        Ok(())
+        })
     }
 }
 

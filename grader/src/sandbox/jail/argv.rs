@@ -71,18 +71,15 @@ fn system_entries(args: &mut Vec<OsString>) {
     }
 }
 
-/// bwrap's options, read from `--args FD`; `sources[i]` is the host path bwrap binds for
-/// `cmd.mounts[i]` (the mount's own path, or its staged copy when bwrap starts as the
-/// dedicated uid).
-pub(super) fn bwrap_options(cmd: &JailCommand, sources: &[PathBuf]) -> Vec<OsString> {
-    let mut args = Vec::new();
-    push(&mut args, &["--unshare-all", "--unshare-user"]);
+/// Namespaces, identity and the status descriptor.
+fn isolation(args: &mut Vec<OsString>, cmd: &JailCommand) {
+    push(args, &["--unshare-all", "--unshare-user"]);
     if !cmd.nested_userns {
-        push(&mut args, &["--disable-userns"]);
+        push(args, &["--disable-userns"]);
     }
     let id = INSIDE_ID.to_string();
     push(
-        &mut args,
+        args,
         &[
             "--die-with-parent",
             "--new-session",
@@ -95,44 +92,44 @@ pub(super) fn bwrap_options(cmd: &JailCommand, sources: &[PathBuf]) -> Vec<OsStr
             &id,
             "--json-status-fd",
             &STATUS_FD.to_string(),
-            "--ro-bind",
-            "/usr",
-            "/usr",
         ],
     );
-    system_entries(&mut args);
+}
+
+/// The read-only system: `/usr`, the links into it, a minimal `/etc`, fresh `/proc` and
+/// `/dev`, `/tmp` (read-only, or a sized tmpfs) and the command's empty directories.
+fn system(args: &mut Vec<OsString>, cmd: &JailCommand) {
+    push(args, &["--ro-bind", "/usr", "/usr"]);
+    system_entries(args);
     for etc in HOST_ETC {
-        push(&mut args, &["--ro-bind-try", etc, etc]);
+        push(args, &["--ro-bind-try", etc, etc]);
     }
-    push(
-        &mut args,
-        &[
-            "--perms",
-            "0644",
-            "--ro-bind-data",
-            &PASSWD_FD.to_string(),
-            "/etc/passwd",
-            "--perms",
-            "0644",
-            "--ro-bind-data",
-            &GROUP_FD.to_string(),
-            "/etc/group",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-        ],
-    );
+    for (fd, file) in [(PASSWD_FD, "/etc/passwd"), (GROUP_FD, "/etc/group")] {
+        push(
+            args,
+            &["--perms", "0644", "--ro-bind-data", &fd.to_string(), file],
+        );
+    }
+    push(args, &["--proc", "/proc", "--dev", "/dev"]);
     match cmd.tmp_bytes {
-        Some(n) => push(&mut args, &["--size", &n.to_string(), "--tmpfs", "/tmp"]),
-        None => push(&mut args, &["--dir", "/tmp"]),
+        Some(n) => push(args, &["--size", &n.to_string(), "--tmpfs", "/tmp"]),
+        None => push(args, &["--dir", "/tmp"]),
     }
     for dir in &cmd.dirs {
         args.push("--dir".into());
         args.push(dir.as_os_str().to_owned());
     }
     // The device nodes stay usable; nothing else on the /dev tmpfs can be written.
-    push(&mut args, &["--remount-ro", "/dev"]);
+    push(args, &["--remount-ro", "/dev"]);
+}
+
+/// bwrap's options, read from `--args FD`; `sources[i]` is the host path bwrap binds for
+/// `cmd.mounts[i]` (the mount's own path, or its staged copy when bwrap starts as the
+/// dedicated uid).
+pub(super) fn bwrap_options(cmd: &JailCommand, sources: &[PathBuf]) -> Vec<OsString> {
+    let mut args = Vec::new();
+    isolation(&mut args, cmd);
+    system(&mut args, cmd);
     for (mount, source) in cmd.mounts.iter().zip(sources) {
         let flag = if mount.writable {
             "--bind"
