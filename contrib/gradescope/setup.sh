@@ -9,7 +9,7 @@ COURSE=/autograder/source/course
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-    qemu-system-x86 qemu-utils gcc make libc6-dev ca-certificates curl >/dev/null
+    qemu-system-x86 qemu-utils gcc make libc6-dev ca-certificates curl bubblewrap util-linux >/dev/null
 
 if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal

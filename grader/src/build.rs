@@ -1,29 +1,34 @@
-//! Building a submission: a Rust crate (cargo, static glibc, one shared target directory so
-//! dependencies compile once per machine) or C sources (`gcc -static`, or the student's
-//! Makefile). A compile error is a result with the compiler's own message, not an error.
+//! Building a submission: a Rust crate (cargo, static glibc, the course's dependencies
+//! compiled once per machine and read-only to every build) or C sources (`gcc -static`,
+//! or the student's Makefile). Every step the submission controls runs in the build jail
+//! ([`crate::sandbox::jail`]) under the course's `[build]` limits and deadline. A compile
+//! error, and a build that tries what the jail refuses, is a result with the compiler's
+//! own message and the grader's explanation, never an error.
+
+mod c;
+mod deps;
+mod explain;
+mod files;
+mod rust;
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use crate::course::{BuildSettings, Course};
+use crate::sandbox::jail::{
+    Confinement, DiskQuota, Ended, JailCommand, JailOutput, Mount, Rlimits,
+};
+
+pub use deps::RustDeps;
+pub use files::copy_tree;
 
 /// Target triple for guest binaries.
 pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
-/// Longest a build may take.
-pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// Where the build directory is in the jail: the sources at `/build/src`.
+pub const JAIL_BUILD_DIR: &str = "/build";
 
-/// What a submission is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Language {
-    /// A cargo package.
-    Rust,
-    /// C sources or a Makefile.
-    C,
-}
+pub use crate::course::Language;
 
 /// The result of a build.
 #[derive(Debug, Clone)]
@@ -73,6 +78,79 @@ pub enum BuildError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The jail could not run a build step.
+    #[error("failed to run the build in its jail: {0}")]
+    Jail(#[from] crate::sandbox::jail::JailError),
+    /// The Rust toolchain could not be found.
+    #[error("failed to find the Rust toolchain: {0}")]
+    Toolchain(String),
+    /// The course's Rust dependencies could not be prepared.
+    #[error("failed to prepare the course's Rust dependencies in {dir}: {message}")]
+    Deps {
+        /// The cache directory.
+        dir: PathBuf,
+        /// What went wrong (with the tool's output).
+        message: String,
+    },
+}
+
+fn workdir_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Workdir {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What every build on this host shares: where its commands run (the jail, or — by the
+/// teacher's explicit choice — the host), their limits and deadline, and the course's
+/// Rust dependencies.
+#[derive(Debug, Clone)]
+pub struct BuildHost {
+    /// The jail, or the host.
+    pub confinement: Confinement,
+    /// The course's `[build]`.
+    pub settings: BuildSettings,
+    /// The course's Rust dependencies.
+    pub deps: RustDeps,
+}
+
+impl BuildHost {
+    /// The build host for a course.
+    pub fn for_course(course: &Course, confinement: Confinement) -> BuildHost {
+        BuildHost {
+            confinement,
+            settings: course.build.clone(),
+            deps: RustDeps::for_course(course),
+        }
+    }
+
+    /// The jail (or this host, when the teacher allows building unjailed and the jail
+    /// cannot be made here) for a course.
+    pub fn probe(
+        course: &Course,
+        allow_unsafe: bool,
+    ) -> Result<BuildHost, crate::sandbox::jail::Unavailable> {
+        let confinement = Confinement::for_host(course.build.uid, allow_unsafe)?;
+        Ok(BuildHost::for_course(course, confinement))
+    }
+
+    fn limits(&self) -> Rlimits {
+        let s = &self.settings;
+        Rlimits {
+            nproc: s.nproc,
+            fsize_bytes: s.file_size_mb << 20,
+            address_space_bytes: s.memory_mb << 20,
+            cpu_seconds: s.cpu_seconds,
+            nofile: s.open_files,
+        }
+    }
+
+    fn quota(&self) -> DiskQuota {
+        DiskQuota {
+            bytes: self.settings.disk_mb << 20,
+            files: self.settings.max_files,
+        }
+    }
 }
 
 /// What to build and where.
@@ -82,14 +160,14 @@ pub struct BuildRequest<'a> {
     pub submission: &'a Path,
     /// Programs the lab needs.
     pub programs: &'a [String],
-    /// A fresh directory for this build (sources are copied to `work/src`, binaries land in
-    /// `work/bin`).
+    /// A fresh directory for this build (the jail's writable directory is `work/jail`,
+    /// the programs land in `work/bin`).
     pub work: &'a Path,
-    /// Shared cargo target directory (dependencies compiled once).
-    pub cargo_target_dir: &'a Path,
     /// File names (relative to the submission) not to copy: grader-owned files such as
     /// the spec, which the course supplies.
     pub skip: &'a [&'a str],
+    /// Where and how the build runs.
+    pub host: &'a BuildHost,
 }
 
 /// Detects the language of a submission directory.
@@ -115,279 +193,198 @@ pub fn detect(dir: &Path) -> Result<Language, BuildError> {
     }
 }
 
+/// One build in progress: its directories (host and jail view), its deadline, its log.
+#[derive(Debug)]
+struct Build<'a> {
+    req: &'a BuildRequest<'a>,
+    /// `work/jail`: the only directory the build may write (mounted at `/build`).
+    jail_dir: PathBuf,
+    /// `work/bin`: where the programs are copied out to.
+    bin: PathBuf,
+    deadline: Instant,
+    log: String,
+    /// The build was stopped (deadline or quota): no further step runs.
+    stopped: bool,
+    /// `name version` of the dependencies the course provides (Rust).
+    context_packages: Vec<String>,
+}
+
+impl Build<'_> {
+    fn confinement(&self) -> &Confinement {
+        &self.req.host.confinement
+    }
+
+    /// The command's view of `work/jail/<rel>`.
+    fn view(&self, rel: &str) -> PathBuf {
+        let host = self.jail_dir.join(rel);
+        self.confinement()
+            .view(&host, &format!("{JAIL_BUILD_DIR}/{rel}"))
+    }
+
+    /// The environment every build step gets.
+    fn base_env(&self, path: &str) -> Vec<(String, String)> {
+        vec![
+            ("PATH".into(), path.into()),
+            ("HOME".into(), "/home/student".into()),
+            ("TMPDIR".into(), self.view("tmp").display().to_string()),
+            ("LC_ALL".into(), "C.UTF-8".into()),
+            ("TERM".into(), "dumb".into()),
+        ]
+    }
+
+    /// Runs one step with what is left of the build's deadline; its output goes to the
+    /// log. `Ok(true)` when it exited 0.
+    fn step(
+        &mut self,
+        program: PathBuf,
+        args: Vec<std::ffi::OsString>,
+        cwd: &str,
+        env: Vec<(String, String)>,
+        extra: Vec<Mount>,
+    ) -> Result<bool, BuildError> {
+        if self.stopped {
+            return Ok(false);
+        }
+        let host = self.req.host;
+        let mut mounts = vec![Mount::rw(&self.jail_dir, JAIL_BUILD_DIR)];
+        mounts.extend(extra);
+        let cmd = JailCommand {
+            program,
+            args,
+            mounts,
+            dirs: Vec::new(),
+            cwd: self.view(cwd),
+            env,
+            limits: host.limits(),
+            deadline: self.deadline.saturating_duration_since(Instant::now()),
+            quota: Some(host.quota()),
+            output_cap: (host.settings.log_kb << 10) as usize,
+            merge_output: true,
+            nested_userns: false,
+            tmp_bytes: None,
+        };
+        let out = self.confinement().run(&cmd)?;
+        self.record(&out);
+        Ok(out.success())
+    }
+
+    fn record(&mut self, out: &JailOutput) {
+        self.log.push_str(&String::from_utf8_lossy(&out.stdout));
+        if out.dropped > 0 {
+            self.log.push_str(&format!(
+                "\ngrader: {} more bytes of build output were dropped (the log keeps {} KiB)\n",
+                out.dropped, self.req.host.settings.log_kb
+            ));
+        }
+        let s = &self.req.host.settings;
+        match out.ended {
+            Ended::Exited(_) => {}
+            Ended::Deadline => {
+                self.stopped = true;
+                self.log.push_str(&format!(
+                    "\ngrader: the build did not finish within {} s: stopped (every process it started was killed)\n",
+                    s.deadline.0.as_secs()
+                ));
+            }
+            Ended::Quota(u) => {
+                self.stopped = true;
+                self.log.push_str(&format!(
+                    "\ngrader: the build tried to fill the disk: it wrote {} MiB in {} files to its build directory, more than the {} MiB / {} files a build may: stopped (every process it started was killed) and refused\n",
+                    u.bytes >> 20, u.files, s.disk_mb, s.max_files
+                ));
+            }
+        }
+        if out.written.largest >= s.file_size_mb << 20 {
+            self.log.push_str(&format!(
+                "\ngrader: the build tried to write a file larger than {} MiB, the largest a build may write: refused\n",
+                s.file_size_mb
+            ));
+        }
+    }
+}
+
 /// Builds a submission.
 pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
     let start = Instant::now();
     let language = detect(req.submission)?;
-    let src = req.work.join("src");
-    let bin = req.work.join("bin");
-    let wd = |source| BuildError::Workdir {
-        path: req.work.to_owned(),
-        source,
+    let _ = crate::sandbox::jail::force_remove(req.work);
+    let mut b = Build {
+        req,
+        jail_dir: req.work.join("jail"),
+        bin: req.work.join("bin"),
+        deadline: start + req.host.settings.deadline.0,
+        log: String::new(),
+        stopped: false,
+        context_packages: Vec::new(),
     };
-    let _ = fs::remove_dir_all(req.work);
-    fs::create_dir_all(&bin).map_err(wd)?;
-    copy_tree(req.submission, &src, req.skip).map_err(wd)?;
-    let (ok, log) = match language {
-        Language::Rust => build_rust(&src, &bin, req)?,
-        Language::C => build_c(&src, &bin, req.programs)?,
+    fs::create_dir_all(&b.bin).map_err(workdir_err(req.work))?;
+    let mut skip: Vec<&str> = req.skip.to_vec();
+    if language == Language::Rust {
+        // The course fixes the dependency versions (only those are available offline).
+        skip.push("Cargo.lock");
+    }
+    let owner = req.host.confinement.owner();
+    let limits = files::CopyLimits {
+        file_bytes: req.host.settings.file_size_mb << 20,
+        total_bytes: req.host.settings.disk_mb << 20,
     };
-    let mut out = BuildOutput {
+    let notes = files::prepare_jail_dir(req.submission, &b.jail_dir, &skip, owner, limits)
+        .map_err(workdir_err(&b.jail_dir))?;
+    for note in notes {
+        b.log.push_str(&format!("grader: {note}\n"));
+    }
+    let ok = match language {
+        Language::Rust => rust::build(&mut b)?,
+        Language::C => c::build(&mut b)?,
+    };
+    let programs = collect_programs(&mut b, language, ok);
+    let ok = ok && programs.len() == req.programs.len();
+    let mut ctx = explain::Context::new(&req.host.settings);
+    ctx.packages = std::mem::take(&mut b.context_packages);
+    let mut log = b.log;
+    for line in explain::explain(&log, &ctx) {
+        log.push_str(&format!("grader: {line}\n"));
+    }
+    Ok(BuildOutput {
         language,
         ok,
         log,
-        programs: Vec::new(),
-        duration: Duration::ZERO,
-    };
-    if out.ok {
-        for p in req.programs {
-            let path = bin.join(p);
-            if path.is_file() {
-                out.programs.push((p.clone(), path));
-            } else {
-                out.ok = false;
-                out.log.push_str(&missing_program_help(language, p));
-            }
+        programs,
+        duration: start.elapsed(),
+    })
+}
+
+/// Copies the programs out of the jail's directory (never following a link the build
+/// left), explaining each one missing.
+fn collect_programs(b: &mut Build<'_>, language: Language, ok: bool) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    if !ok {
+        return out;
+    }
+    for p in b.req.programs {
+        let rel = match language {
+            Language::Rust => rust::output_path(p),
+            Language::C => c::output_path(b, p),
+        };
+        let dest = b.bin.join(p);
+        match files::take_output(&b.jail_dir, &rel, &dest) {
+            Ok(()) => out.push((p.clone(), dest)),
+            Err(files::TakeError::Missing) => b.log.push_str(&missing_program_help(language, p)),
+            Err(files::TakeError::Refused(why)) => b.log.push_str(&format!(
+                "\ngrader: the program `{p}` the build left is {why}: refused (a program must be a regular file)\n"
+            )),
+            Err(files::TakeError::Io(e)) => b
+                .log
+                .push_str(&format!("\ngrader: failed to copy the program `{p}` out: {e}\n")),
         }
     }
-    out.duration = start.elapsed();
-    Ok(out)
+    out
 }
 
 fn missing_program_help(language: Language, p: &str) -> String {
     match language {
         Language::Rust => format!("\ngrader: the crate builds no binary named `{p}`: the lab needs it (add a [[bin]] name = \"{p}\" to Cargo.toml)\n"),
         Language::C => format!("\ngrader: no program `{p}` was built: the lab needs `{p}.c` (with a main) or a Makefile target `{p}`\n"),
-    }
-}
-
-/// Copies a directory, leaving out build products, VCS data and `skip`.
-pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> std::io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name_s = name.to_string_lossy();
-        if ["target", ".git", ".grader"].contains(&name_s.as_ref())
-            || skip.contains(&name_s.as_ref())
-        {
-            continue;
-        }
-        let ty = entry.file_type()?;
-        let dest = to.join(&name);
-        if ty.is_dir() {
-            copy_tree(&entry.path(), &dest, &[])?;
-        } else if ty.is_file() {
-            fs::copy(entry.path(), &dest)?;
-        }
-    }
-    Ok(())
-}
-
-/// The copy builds on its own, wherever the scratch directory is: a manifest without a
-/// `[workspace]` table would otherwise be claimed by an enclosing workspace.
-fn standalone_manifest(src: &Path) -> std::io::Result<()> {
-    let path = src.join("Cargo.toml");
-    let text = fs::read_to_string(&path)?;
-    let has_table = text.lines().any(|l| l.trim() == "[workspace]");
-    if !has_table {
-        fs::write(&path, format!("{text}\n[workspace]\n"))?;
-    }
-    Ok(())
-}
-
-fn build_rust(
-    src: &Path,
-    bin: &Path,
-    req: &BuildRequest<'_>,
-) -> Result<(bool, String), BuildError> {
-    standalone_manifest(src).map_err(|source| BuildError::Workdir {
-        path: src.to_owned(),
-        source,
-    })?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    fs::create_dir_all(req.cargo_target_dir).map_err(|source| BuildError::Workdir {
-        path: req.cargo_target_dir.to_owned(),
-        source,
-    })?;
-    // Builds sharing the target directory must not copy each other's binaries: hold a lock
-    // from the build until our binaries are copied out.
-    let _lock = DirLock::acquire(&req.cargo_target_dir.join(".grader.lock")).map_err(|source| {
-        BuildError::Workdir {
-            path: req.cargo_target_dir.to_owned(),
-            source,
-        }
-    })?;
-    // Cargo deems a path package fresh when its sources are older than its last build, and
-    // that fingerprint ignores the package's path: sources copied before another
-    // submission of the same crate name finished building would be handed that
-    // submission's binary. Dated now, under the lock, they are newer than every build.
-    touch_tree(src).map_err(|source| BuildError::Workdir {
-        path: src.to_owned(),
-        source,
-    })?;
-    let mut cmd = Command::new(&cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "--bins",
-        "--color",
-        "never",
-        "--message-format",
-        "short",
-    ])
-    .args(["--target", GUEST_TARGET])
-    .arg("--manifest-path")
-    .arg(src.join("Cargo.toml"))
-    .arg("--target-dir")
-    .arg(req.cargo_target_dir)
-    .env("RUSTFLAGS", "-C target-feature=+crt-static")
-    .env_remove("CARGO_TARGET_DIR")
-    .env_remove("RUSTC_WRAPPER");
-    let (ok, log) = run_logged(cmd, &cargo)?;
-    if ok {
-        let out_dir = req.cargo_target_dir.join(GUEST_TARGET).join("release");
-        for p in req.programs {
-            let built = out_dir.join(p);
-            if built.is_file() {
-                fs::copy(&built, bin.join(p)).map_err(|source| BuildError::Workdir {
-                    path: built.clone(),
-                    source,
-                })?;
-                // A later build of another crate must not hand us this binary again.
-                let _ = fs::remove_file(&built);
-            }
-        }
-    }
-    Ok((ok, log))
-}
-
-/// Sets the modification time of every file under `dir` to now.
-fn touch_tree(dir: &Path) -> std::io::Result<()> {
-    let now = std::time::SystemTime::now();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            touch_tree(&entry.path())?;
-        } else {
-            // futimens needs ownership, not write access: read-only copies are fine.
-            fs::File::open(entry.path())?.set_modified(now)?;
-        }
-    }
-    Ok(())
-}
-
-fn build_c(src: &Path, bin: &Path, programs: &[String]) -> Result<(bool, String), BuildError> {
-    if src.join("Makefile").is_file() || src.join("makefile").is_file() {
-        let mut cmd = Command::new("make");
-        // -B: programs or objects copied along with the sources (a student's own `make`)
-        // must not pass for up to date.
-        cmd.current_dir(src)
-            .arg("-B")
-            .args(programs)
-            .env("CC", "gcc")
-            .env("CFLAGS", "-O2 -Wall")
-            .env("LDFLAGS", "-static");
-        let (ok, log) = run_logged(cmd, "make")?;
-        for p in programs {
-            let built = src.join(p);
-            if built.is_file() {
-                let _ = fs::copy(&built, bin.join(p));
-            }
-        }
-        return Ok((ok, log));
-    }
-    let helpers = c_helper_sources(src);
-    let mut log = String::new();
-    let mut ok = true;
-    for p in programs {
-        let main = src.join(format!("{p}.c"));
-        if !main.is_file() {
-            continue; // reported as a missing program by the caller
-        }
-        let mut cmd = Command::new("gcc");
-        cmd.current_dir(src)
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(bin.join(p))
-            .arg(&main)
-            .args(&helpers)
-            .args(["-lrt", "-pthread"]);
-        log.push_str(&format!(
-            "$ gcc -static -O2 -Wall -o {p} {p}.c{}\n",
-            helpers
-                .iter()
-                .map(|h| format!(" {}", h.display()))
-                .collect::<String>()
-        ));
-        let (this_ok, this_log) = run_logged(cmd, "gcc")?;
-        log.push_str(&this_log);
-        ok &= this_ok;
-    }
-    Ok((ok, log))
-}
-
-/// `.c` files without a `main`: shared code linked into every program.
-fn c_helper_sources(src: &Path) -> Vec<PathBuf> {
-    let main_re = regex::Regex::new(r"\bint\s+main\s*\(").expect("static regex");
-    let mut out: Vec<PathBuf> = fs::read_dir(src)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .filter(|p| {
-            fs::read_to_string(p)
-                .map(|t| !main_re.is_match(&t))
-                .unwrap_or(false)
-        })
-        .map(|p| PathBuf::from(p.file_name().unwrap_or_default()))
-        .collect();
-    out.sort();
-    out
-}
-
-/// Runs a command with a deadline, returning (success, stdout+stderr).
-fn run_logged(mut cmd: Command, tool: &str) -> Result<(bool, String), BuildError> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| BuildError::Tool {
-        tool: tool.into(),
-        source,
-    })?;
-    let mut err = child.stderr.take().expect("piped");
-    let mut outp = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let mut out = Vec::new();
-    let _ = outp.read_to_end(&mut out);
-    let deadline = Instant::now() + BUILD_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break Some(st),
-            Ok(None) if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break None,
-        }
-    };
-    out.extend(reader.join().unwrap_or_default());
-    let mut log = String::from_utf8_lossy(&out).into_owned();
-    match status {
-        Some(st) => Ok((st.success(), log)),
-        None => {
-            log.push_str(&format!(
-                "\ngrader: {tool} did not finish within {} s\n",
-                BUILD_TIMEOUT.as_secs()
-            ));
-            Ok((false, log))
-        }
     }
 }
 
@@ -416,70 +413,4 @@ impl DirLock {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("grader-build-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    fn c_build(name: &str, files: &[(&str, &str)]) -> BuildOutput {
-        let sub = tmp(&format!("{name}-sub"));
-        for (f, text) in files {
-            fs::write(sub.join(f), text).unwrap();
-        }
-        let work = tmp(&format!("{name}-work"));
-        let target = tmp(&format!("{name}-target"));
-        build(&BuildRequest {
-            submission: &sub,
-            programs: &["hello".to_string()],
-            work: &work,
-            cargo_target_dir: &target,
-            skip: &[],
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn c_program_builds_static_with_helper_sources() {
-        let out = c_build(
-            "ok",
-            &[
-                (
-                    "hello.c",
-                    "int helper(void);\nint main(void){return helper();}\n",
-                ),
-                ("util.c", "int helper(void){return 0;}\n"),
-            ],
-        );
-        assert!(out.ok, "{}", out.log);
-        assert_eq!(out.language, Language::C);
-        assert!(out.log.contains("util.c"), "{}", out.log);
-        let status = Command::new(&out.programs[0].1).status().unwrap();
-        assert!(status.success());
-    }
-
-    #[test]
-    fn compile_error_is_a_result_with_the_compiler_message() {
-        let out = c_build("bad", &[("hello.c", "int main(void){ return nope; }\n")]);
-        assert!(!out.ok);
-        assert!(out.log.contains("nope"), "{}", out.log);
-        assert!(out.log.contains("error"), "{}", out.log);
-    }
-
-    #[test]
-    fn missing_program_is_explained() {
-        let out = c_build("missing", &[("other.c", "int main(void){return 0;}\n")]);
-        assert!(!out.ok);
-        assert!(out.log.contains("needs `hello.c`"), "{}", out.log);
-    }
-
-    #[test]
-    fn empty_dir_is_nothing_to_build() {
-        let d = tmp("empty");
-        assert!(matches!(detect(&d), Err(BuildError::NothingToBuild { .. })));
-    }
-}
+mod tests;

@@ -66,6 +66,7 @@ pub fn run(
     labs: &[String],
     backend: BackendChoice,
     seed: Option<u64>,
+    build: &crate::build::BuildHost,
     out: &mut dyn Write,
 ) -> Result<CheckOutcome> {
     let selected: Vec<_> = if labs.is_empty() {
@@ -76,7 +77,7 @@ pub fn run(
             .collect::<Result<_, _>>()?
     };
     let work = scratch_dir(course, "check")?;
-    let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false)?;
+    let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false, build)?;
     let mut outcome = CheckOutcome::default();
     // Lab 7 drives QEMU itself: with `--backend local` it still needs the guest image,
     // built on first need.
@@ -105,6 +106,7 @@ pub fn run(
                 submission: dir.clone(),
                 seed,
                 work: work.join(&lab.id),
+                build: build.clone(),
             };
             let report = grade::grade_any(course, lab, sandbox.as_ref(), &opts, &mut Discard)?;
             let ok = verdict(role, &report);
@@ -179,6 +181,6 @@ pub fn run(
         outcome.items.len() - bad,
         bad
     )?;
-    let _ = std::fs::remove_dir_all(&work);
+    let _ = crate::sandbox::jail::force_remove(&work);
     Ok(outcome)
 }

@@ -12,7 +12,7 @@ use crate::grade;
 use crate::lab::GradeOptions;
 use crate::progress::{BulkProgress, PhaseLines};
 use crate::report::{self, GradeReport, EXIT_FULL_MARKS, EXIT_POINTS_LOST};
-use crate::session::{guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
+use crate::session::{build_host, guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,8 @@ pub struct GradeCommand {
     pub quiet: bool,
     /// Build log always.
     pub verbose: bool,
+    /// Build and run on this host without the jail when the jail cannot be made.
+    pub unsafe_host_build: bool,
 }
 
 /// Grades one submission and prints the report.
@@ -64,16 +66,18 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
             submission.display()
         )
     })?;
+    let build = build_host(&course, cmd.unsafe_host_build)?;
     let work = scratch_dir(&course, &lab.id)?;
-    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet)?;
+    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet, &build)?;
     let mut progress = PhaseLines { quiet: cmd.quiet };
     let opts = GradeOptions {
         submission,
         seed: cmd.seed,
         work: work.clone(),
+        build,
     };
     let mut report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
-    let _ = std::fs::remove_dir_all(&work);
+    let _ = crate::sandbox::jail::force_remove(&work);
     // The student's own reports reveal the hints asked for; CI formats stay at level 1.
     if matches!(cmd.format, Format::Human | Format::Json) {
         let loaded = load_hint_state(&course);
@@ -276,7 +280,8 @@ pub fn image_status(cwd: &Path) -> Result<i32> {
     Ok(EXIT_FULL_MARKS)
 }
 
-/// `cargo grader __agent local --job F --out F`.
+/// `cargo grader __agent local --job F --out F` (`--out -`: standard output, as the jailed
+/// local backend reads it).
 pub fn agent(mode: &str, job: &Path, out: &Path) -> Result<i32> {
     if mode != "local" {
         bail!("the agent's mode here can only be `local` (the guest runs `grader-agent guest`)");
@@ -284,9 +289,15 @@ pub fn agent(mode: &str, job: &Path, out: &Path) -> Result<i32> {
     let text = std::fs::read(job).with_context(|| format!("failed to read {}", job.display()))?;
     let job: crate::protocol::Job =
         serde_json::from_slice(&text).context("failed to parse the job")?;
-    let mut file = std::fs::File::create(out)
-        .with_context(|| format!("failed to create {}", out.display()))?;
-    crate::agent::run_job(&job, &mut file, crate::agent::Mode::Local)?;
+    let mut file: Box<dyn Write> = if out == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(out)
+                .with_context(|| format!("failed to create {}", out.display()))?,
+        )
+    };
+    crate::agent::run_job(&job, &mut *file, crate::agent::Mode::Local)?;
     Ok(EXIT_FULL_MARKS)
 }
 
@@ -296,9 +307,11 @@ pub fn check(
     labs: &[String],
     backend: BackendChoice,
     seed: Option<u64>,
+    unsafe_host_build: bool,
 ) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    let outcome = crate::check::run(&course, labs, backend, seed, &mut std::io::stdout())?;
+    let build = build_host(&course, unsafe_host_build)?;
+    let outcome = crate::check::run(&course, labs, backend, seed, &build, &mut std::io::stdout())?;
     Ok(if outcome.all_ok() {
         EXIT_FULL_MARKS
     } else {
@@ -307,9 +320,10 @@ pub fn check(
 }
 
 /// `cargo grader bench`.
-pub fn bench(cwd: &Path, lab: &str, runs: u32) -> Result<i32> {
+pub fn bench(cwd: &Path, lab: &str, runs: u32, unsafe_host_build: bool) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    crate::bench::run(&course, lab, runs, &mut std::io::stdout())?;
+    let build = build_host(&course, unsafe_host_build)?;
+    crate::bench::run(&course, lab, runs, &build, &mut std::io::stdout())?;
     Ok(EXIT_FULL_MARKS)
 }
 

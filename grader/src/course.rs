@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::build::Language;
 use crate::config::{self, ConfigError, Dur};
 use crate::protocol::Limits;
 
@@ -32,6 +31,9 @@ pub struct Course {
     /// (every level at once) or `none` (no hint in any report, e.g. for an exam).
     #[serde(default)]
     pub hints: HintPolicy,
+    /// How submissions are built: the build jail's deadline and limits.
+    #[serde(default)]
+    pub build: BuildSettings,
     /// The labs, in course order.
     #[serde(rename = "lab")]
     pub labs: Vec<LabEntry>,
@@ -103,6 +105,62 @@ pub enum HintPolicy {
     All,
     /// No hint at all (exams).
     None,
+}
+
+/// `[build]`: every build step a submission controls (`make`, `gcc`, `cargo` with the
+/// student's `build.rs`) runs in the build jail under these limits; every field optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildSettings {
+    /// Wall-clock deadline of a whole build; at it every process of the build is killed
+    /// and the build fails ("did not finish within N s").
+    pub deadline: Dur,
+    /// Processes and threads of one build at once (counted per build).
+    pub nproc: u64,
+    /// Largest file a build may write, in MiB.
+    pub file_size_mb: u64,
+    /// Address space per build process, in MiB.
+    pub memory_mb: u64,
+    /// CPU seconds per build process.
+    pub cpu_seconds: u64,
+    /// Open files per build process.
+    pub open_files: u64,
+    /// Everything one build may write to its build directory, in MiB.
+    pub disk_mb: u64,
+    /// Files and directories one build may create.
+    pub max_files: u64,
+    /// Build log kept in the report, in KiB (the rest is dropped and said so).
+    pub log_kb: u64,
+    /// Host uid (and gid) the jail runs as when the grader runs as root; no account may
+    /// use it (`cargo grader doctor` checks).
+    pub uid: u32,
+}
+
+impl Default for BuildSettings {
+    fn default() -> Self {
+        BuildSettings {
+            deadline: Dur(std::time::Duration::from_secs(120)),
+            nproc: 256,
+            file_size_mb: 256,
+            memory_mb: 4096,
+            cpu_seconds: 120,
+            open_files: 1024,
+            disk_mb: 512,
+            max_files: 20_000,
+            log_kb: 256,
+            uid: 64_999,
+        }
+    }
+}
+
+/// What a submission is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// A cargo package.
+    Rust,
+    /// C sources or a Makefile.
+    C,
 }
 
 /// How a lab is graded.
@@ -259,6 +317,12 @@ impl Course {
                 "guest.timeout_scale must be between 1 and 100".into(),
             ));
         }
+        let b = &self.build;
+        if b.deadline.0.is_zero() || b.nproc == 0 || b.disk_mb == 0 || b.uid == 0 {
+            return Err(invalid(
+                "build.deadline, build.nproc, build.disk_mb and build.uid must be above 0".into(),
+            ));
+        }
         if !["auto", "tcg", "kvm"].contains(&self.guest.accel.as_str()) {
             return Err(invalid(format!(
                 "guest.accel = `{}`: expected auto, tcg or kvm",
@@ -405,6 +469,21 @@ spec = "labs/lab1-msgq/lab.toml"
         assert!(lab
             .skeletons_inside(&root, &root.join("labs/l1/c"))
             .is_empty());
+    }
+
+    #[test]
+    fn build_settings_default_and_reject_unknown_keys() {
+        let c = Course::load(&write(&tmp("build"), MINIMAL)).unwrap();
+        assert_eq!(c.build.deadline.0, std::time::Duration::from_secs(120));
+        let text = format!("{MINIMAL}\n[build]\ndeadline = \"30s\"\ndisk_mb = 64\n");
+        let c = Course::load(&write(&tmp("build2"), &text)).unwrap();
+        assert_eq!(c.build.deadline.0, std::time::Duration::from_secs(30));
+        assert_eq!((c.build.disk_mb, c.build.nproc), (64, 256));
+        let bad = text.replacen("disk_mb = 64", "disk_mb = 64\ndeadlin = \"1s\"", 1);
+        let err = Course::load(&write(&tmp("build3"), &bad))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `deadlin`"), "{err}");
     }
 
     #[test]

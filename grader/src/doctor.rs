@@ -42,7 +42,44 @@ fn tool(what: &str, program: &str, fix: &str) -> Finding {
     }
 }
 
-const APT: &str = "apt-get update && apt-get install -y --no-install-recommends --allow-downgrades qemu-system-x86 qemu-utils/bookworm busybox-static gcc libc6-dev make";
+const APT: &str = "apt-get update && apt-get install -y --no-install-recommends --allow-downgrades qemu-system-x86 qemu-utils/bookworm busybox-static gcc libc6-dev make bubblewrap";
+
+/// Whether the build jail (also the local backend's) works here, and as whom.
+fn jail_finding(uid: u32) -> Finding {
+    use crate::sandbox::jail::{self, Confinement, Identity};
+    let what = "build jail (bubblewrap)";
+    let refusal =
+        "; until then grading refuses to build untrusted code unless --unsafe-host-build is given";
+    match Confinement::for_host(uid, false) {
+        Ok(Confinement::Jailed(j)) => {
+            let who = match j.identity {
+                Identity::Dedicated { uid, .. } => format!("as the dedicated host uid {uid}"),
+                Identity::Own => "as this (unprivileged) user".to_string(),
+            };
+            let taken = matches!(j.identity, Identity::Dedicated { .. })
+                .then(|| jail::uid_owner(uid))
+                .flatten();
+            match taken {
+                Some(name) => finding(
+                    what,
+                    false,
+                    format!("uid {uid} belongs to the account `{name}`"),
+                    "set [build] uid in course.toml to a uid no account uses",
+                ),
+                None => finding(
+                    what,
+                    true,
+                    format!("{}: builds and --backend local runs work {who}, without network, in their own user, mount, pid, network, IPC, UTS and cgroup namespaces", j.version),
+                    "",
+                ),
+            }
+        }
+        Ok(Confinement::Unconfined { reason }) => {
+            finding(what, false, reason, "install bubblewrap")
+        }
+        Err(e) => finding(what, false, e.to_string(), &format!("{}{refusal}", e.fix())),
+    }
+}
 
 /// Runs every check.
 pub fn diagnose(cwd: &Path) -> Vec<Finding> {
@@ -101,14 +138,11 @@ pub fn diagnose(cwd: &Path) -> Vec<Finding> {
         "optional: used only when a probe boot shows it works; TCG is the normal case".into(),
         "nothing to do: the guest runs under TCG",
     ));
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    out.push(finding(
-        "local backend isolation",
-        root || Path::new("/proc/self/ns/user").exists(),
-        if root { "running as root: fresh IPC and mount namespaces per scenario".into() } else { "not root: a user namespace is used".into() },
-        "run as root, or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
-    ));
+    let uid = course.as_ref().map_or_else(
+        |_| crate::course::BuildSettings::default().uid,
+        |c| c.build.uid,
+    );
+    out.push(jail_finding(uid));
     if let Ok(c) = &course {
         let agent = crate::image::agent_path(&c.root);
         let status = crate::image::status(&c.root, &agent).to_string();

@@ -1,7 +1,9 @@
-//! Fixture submissions as data (`tests/fixtures/labN/CASE/fixture.toml`): a base directory,
-//! the files beside `fixture.toml` and exact textual edits (materialised by
-//! [`crate::overlay`], like the course's solutions), and the verdict expected of it. Used
-//! by the test suite, the bulk-grading class generator and anyone reproducing a grading bug.
+//! Fixture submissions as data (`tests/fixtures/labN/CASE/fixture.toml`, and the
+//! hostile-build corpus `tests/fixtures/hostile/CASE/fixture.toml`): a base directory, the
+//! files beside `fixture.toml` and exact textual edits (materialised by
+//! [`crate::overlay`], like the course's solutions), symbolic links, the verdict expected
+//! of it, and for hostile ones what must be unchanged on the host afterwards. Used by the
+//! test suite, the bulk-grading class generator and anyone reproducing a grading bug.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,11 +29,47 @@ pub struct Fixture {
     /// Edits applied to the copy, last.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,
+    /// Symbolic links made in the submission (a hostile submission's `msgq.c` pointing at
+    /// `/etc/shadow`): not stored as links in the repository, so every copy has them.
+    #[serde(default, rename = "symlink")]
+    pub symlinks: Vec<Symlink>,
     /// The verdict.
     pub expect: Expectation,
+    /// What grading it must leave unchanged on the host (hostile fixtures).
+    pub host: Option<HostExpectation>,
     /// Directory holding fixture.toml (set after loading).
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// One symbolic link of a fixture.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Symlink {
+    /// The link, relative to the submission.
+    pub path: PathBuf,
+    /// What it points to.
+    pub target: PathBuf,
+}
+
+/// What a hostile submission's grading must leave as it was on the host.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostExpectation {
+    /// Files that must not exist afterwards (removed before grading).
+    #[serde(default)]
+    pub absent: Vec<PathBuf>,
+    /// Files whose content must be unchanged: absolute, relative to the course root, or
+    /// under `~/`.
+    #[serde(default)]
+    pub unchanged: Vec<PathBuf>,
+    /// No process whose command line contains this may be left running.
+    pub marker: Option<String>,
+    /// A port on 127.0.0.1 that must receive no connection.
+    pub listen: Option<u16>,
+    /// Files (as in `unchanged`) no line of which may appear in the report.
+    #[serde(default)]
+    pub secrets: Vec<PathBuf>,
 }
 
 /// What grading the fixture must give.
@@ -50,6 +88,8 @@ pub struct Expectation {
     pub message: BTreeMap<String, String>,
     /// Substring of a report notice (e.g. "local copy was ignored").
     pub notice: Option<String>,
+    /// Substring of the build log (e.g. the grader's "the build tried to …: refused").
+    pub build_message: Option<String>,
 }
 
 /// Failures to prepare a fixture.
@@ -61,6 +101,16 @@ pub enum FixtureError {
     /// Its base, files or edits could not be materialised (the message names the file).
     #[error(transparent)]
     Overlay(#[from] OverlayError),
+    /// One of its symbolic links could not be made.
+    #[error("failed to materialize fixture {fixture}: linking {link}: {source}")]
+    Symlink {
+        /// fixture.toml.
+        fixture: PathBuf,
+        /// The link.
+        link: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl Fixture {
@@ -94,7 +144,17 @@ impl Fixture {
 
     /// Writes the submission into `dest` (which must not exist yet).
     pub fn materialize(&self, root: &Path, dest: &Path) -> Result<(), FixtureError> {
-        Ok(self.stack(root)?.materialize(dest)?)
+        self.stack(root)?.materialize(dest)?;
+        for l in &self.symlinks {
+            std::os::unix::fs::symlink(&l.target, dest.join(&l.path)).map_err(|source| {
+                FixtureError::Symlink {
+                    fixture: self.dir.join("fixture.toml"),
+                    link: l.path.clone(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Compares a report with the expectation; every mismatch is listed.
@@ -139,6 +199,11 @@ impl Fixture {
                 bad.push(format!(
                     "the fixture names scenario `{name}`, which the lab does not have"
                 ));
+            }
+        }
+        if let Some(m) = &self.expect.build_message {
+            if !report.build.log.contains(m.as_str()) {
+                bad.push(format!("the build log lacks {m:?}:\n{}", report.build.log));
             }
         }
         if let Some(n) = &self.expect.notice {

@@ -46,8 +46,8 @@ impl IpcLab {
             submission: &opts.submission,
             programs: &self.pinned.spec.programs,
             work: &opts.work.join("build"),
-            cargo_target_dir: &self.course.root.join("target").join("submissions"),
             skip: &skip,
+            host: &opts.build,
         })
     }
 
@@ -164,6 +164,7 @@ impl IpcLab {
         report.params = vars.clone();
         let local = local_spec_notice(submission, &pinned.file_name, sha);
         report.notices.extend(local);
+        report.notices.extend(opts.build.confinement.notice());
         report
     }
 

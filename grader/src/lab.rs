@@ -22,6 +22,8 @@ pub struct GradeOptions {
     pub seed: Option<u64>,
     /// Scratch directory for this run (build products, job files).
     pub work: PathBuf,
+    /// Where the build runs (the jail) and with which limits.
+    pub build: crate::build::BuildHost,
 }
 
 /// Failures that are nobody's fault but the configuration's (exit code 2).

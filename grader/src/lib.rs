@@ -12,6 +12,7 @@ pub mod config;
 pub mod course;
 pub mod cpio;
 pub mod doctor;
+pub mod errors;
 pub mod events;
 pub mod fixture;
 pub mod grade;

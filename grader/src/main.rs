@@ -23,7 +23,7 @@ enum CargoCli {
     version,
     about = "Grade an AISE lab: build it, run its scenarios in a QEMU guest, score them.",
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host (faster, less isolated)\n  cargo grader lab1 --lang c             grade the C skeleton labs/lab1-msgq/c\n  cargo grader hint lab1 SCENARIO        the next hint level of a failing scenario\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit\n  cargo grader list | doctor | check | bench | image status"
+    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host in the jail (faster)\n  cargo grader lab1 --lang c             grade the C skeleton labs/lab1-msgq/c\n  cargo grader hint lab1 SCENARIO        the next hint level of a failing scenario\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit\n  cargo grader list | doctor | check | bench | image status"
 )]
 struct GraderArgs {
     #[command(subcommand)]
@@ -61,6 +61,10 @@ struct GradeArgs {
     /// Show the build log even when the build succeeds.
     #[arg(long, short)]
     verbose: bool,
+    /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+    /// submissions on this host WITHOUT it, as this user (the report says so).
+    #[arg(long)]
+    unsafe_host_build: bool,
 }
 
 #[derive(Subcommand)]
@@ -85,8 +89,13 @@ enum Command {
         /// Parameter seed (default: fresh).
         #[arg(long)]
         seed: Option<u64>,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
     },
-    /// Benchmark: wall time of grading a lab's solution in the guest vs locally.
+    /// Benchmark: wall time of grading a lab's solution in the guest vs locally, and of
+    /// its builds in the jail vs on the host.
     Bench {
         /// Lab (default lab1).
         #[arg(default_value = "lab1")]
@@ -94,6 +103,10 @@ enum Command {
         /// Runs per backend.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
     },
     /// Reveal the next hint level of a failing scenario (repeat for more), or list the
     /// scenarios of a lab with the hint levels they show.
@@ -156,6 +169,10 @@ enum Command {
         /// Where the scenarios run.
         #[arg(long, value_enum, default_value_t = BackendArg::Qemu)]
         backend: BackendArg,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
     },
     /// Internal: one Slurm array task of `bulk --slurm`.
     #[command(name = "bulk-task", hide = true)]
@@ -215,6 +232,10 @@ struct BulkArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+    /// submissions on this host WITHOUT it, as this user (the report says so).
+    #[arg(long)]
+    unsafe_host_build: bool,
     /// Grade as a Slurm job array instead of on this machine.
     #[arg(long)]
     slurm: bool,
@@ -259,6 +280,7 @@ fn bulk_command(a: BulkArgs) -> cli::BulkCommand {
             similarity,
             retries: a.retries,
             quiet: a.quiet,
+            unsafe_host_build: a.unsafe_host_build,
         },
         slurm,
     }
@@ -332,8 +354,13 @@ fn run(args: GraderArgs) -> Result<i32> {
             labs,
             backend: b,
             seed,
-        }) => cli::check(&cwd, &labs, backend(b), seed),
-        Some(Command::Bench { lab, runs }) => cli::bench(&cwd, &lab, runs),
+            unsafe_host_build,
+        }) => cli::check(&cwd, &labs, backend(b), seed, unsafe_host_build),
+        Some(Command::Bench {
+            lab,
+            runs,
+            unsafe_host_build,
+        }) => cli::bench(&cwd, &lab, runs, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Solution { lab, lang, out }) => {
             let lang = lang.map(|l| match l {
@@ -351,6 +378,7 @@ fn run(args: GraderArgs) -> Result<i32> {
             size,
             jobs,
             backend: b,
+            unsafe_host_build,
         }) => cli::bench_bulk(
             &cwd,
             &grader::bulk::bench::BenchOptions {
@@ -358,6 +386,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                 size,
                 jobs: jobs.unwrap_or_else(default_jobs),
                 backend: backend(b),
+                unsafe_host_build,
             },
         ),
         Some(Command::BulkTask { out, plan, index }) => cli::bulk_task(&cwd, &out, &plan, index),
@@ -388,6 +417,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                     output: g.output,
                     quiet: g.quiet,
                     verbose: g.verbose,
+                    unsafe_host_build: g.unsafe_host_build,
                 },
             )
         }

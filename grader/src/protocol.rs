@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const GUEST_JOB_PATH: &str = "/job/job.json";
 /// Where the submission's programs live inside the guest.
 pub const GUEST_BIN_DIR: &str = "/job/bin";
+/// Where the agent makes each scenario's scratch working directory (the local backend's
+/// jail gives it a writable mount there).
+pub const AGENT_WORK_ROOT: &str = "/tmp/grader-agent";
 /// The virtio serial port name the agent writes its events to.
 pub const RESULTS_PORT_NAME: &str = "results";
 

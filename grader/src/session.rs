@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::build::BuildHost;
 use crate::course::Course;
 use crate::report::Backend;
 use crate::sandbox::guest::GuestSandbox;
@@ -37,15 +38,32 @@ pub fn scratch_dir(course: &Course, label: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Makes the sandbox for a backend (building the guest image if needed).
+/// The build jail (and the local backend's), or — when it cannot be made here and the
+/// teacher passed `--unsafe-host-build` — this host; otherwise a usage error saying why
+/// and what fixes it.
+pub fn build_host(course: &Course, allow_unsafe: bool) -> Result<BuildHost> {
+    BuildHost::probe(course, allow_unsafe).map_err(|e| {
+        anyhow::anyhow!(
+            "refusing to build untrusted code: {e}\n  fix: {}\n  (`cargo grader doctor` checks the jail; to build and run submissions on this host WITHOUT the jail anyway, pass --unsafe-host-build)",
+            e.fix()
+        )
+    })
+}
+
+/// Makes the sandbox for a backend (building the guest image if needed); the local
+/// backend runs in the jail of `build`.
 pub fn make_sandbox(
     course: &Course,
     backend: BackendChoice,
     work: &Path,
     quiet: bool,
+    build: &BuildHost,
 ) -> Result<Box<dyn Sandbox>> {
     match backend {
-        BackendChoice::Local => Ok(Box::new(LocalSandbox::from_current_exe(work)?)),
+        BackendChoice::Local => Ok(Box::new(LocalSandbox::from_current_exe(
+            work,
+            build.confinement.clone(),
+        )?)),
         BackendChoice::Qemu => Ok(Box::new(guest_sandbox(course, quiet)?)),
     }
 }
@@ -75,45 +93,63 @@ pub fn guest_sandbox(course: &Course, quiet: bool) -> Result<GuestSandbox> {
 
 /// Makes one sandbox per worker of a bulk run: the guest image is prepared once and
 /// shared (each job still boots its own guest); the local backend needs a private bin
-/// directory.
+/// directory. Every worker builds in the jail the factory found.
 #[derive(Debug, Clone)]
-pub enum SandboxFactory {
+pub struct SandboxFactory {
+    kind: FactoryKind,
+    /// Where builds (and local runs) happen.
+    pub build: BuildHost,
+}
+
+#[derive(Debug, Clone)]
+enum FactoryKind {
     /// QEMU guests from this image.
     Guest(GuestSandbox),
-    /// The agent on this host.
+    /// The agent on this host, jailed.
     Local,
 }
 
 impl SandboxFactory {
-    /// Prepares the backend (building the guest image if needed).
-    pub fn new(course: &Course, backend: BackendChoice, quiet: bool) -> Result<SandboxFactory> {
-        Ok(match backend {
-            BackendChoice::Qemu => SandboxFactory::Guest(guest_sandbox(course, quiet)?),
-            BackendChoice::Local => SandboxFactory::Local,
-        })
+    /// Prepares the backend (building the guest image if needed) and the build jail
+    /// (refused when it cannot be made, unless `allow_unsafe`).
+    pub fn new(
+        course: &Course,
+        backend: BackendChoice,
+        quiet: bool,
+        allow_unsafe: bool,
+    ) -> Result<SandboxFactory> {
+        let build = build_host(course, allow_unsafe)?;
+        let kind = match backend {
+            BackendChoice::Qemu => FactoryKind::Guest(guest_sandbox(course, quiet)?),
+            BackendChoice::Local => FactoryKind::Local,
+        };
+        Ok(SandboxFactory { kind, build })
     }
 
     /// The backend's name in `bulk.json`.
     pub fn name(&self) -> &'static str {
-        match self {
-            SandboxFactory::Guest(_) => "qemu",
-            SandboxFactory::Local => "local",
+        match self.kind {
+            FactoryKind::Guest(_) => "qemu",
+            FactoryKind::Local => "local",
         }
     }
 
     /// The backend reports will name.
     pub fn backend(&self) -> Backend {
-        match self {
-            SandboxFactory::Guest(_) => Backend::Qemu,
-            SandboxFactory::Local => Backend::Local,
+        match self.kind {
+            FactoryKind::Guest(_) => Backend::Qemu,
+            FactoryKind::Local => Backend::Local,
         }
     }
 
     /// A sandbox for a worker whose scratch directory is `work`.
     pub fn make(&self, work: &Path) -> Result<Box<dyn Sandbox>, SandboxError> {
-        Ok(match self {
-            SandboxFactory::Guest(g) => Box::new(g.clone()),
-            SandboxFactory::Local => Box::new(LocalSandbox::from_current_exe(work)?),
+        Ok(match &self.kind {
+            FactoryKind::Guest(g) => Box::new(g.clone()),
+            FactoryKind::Local => Box::new(LocalSandbox::from_current_exe(
+                work,
+                self.build.confinement.clone(),
+            )?),
         })
     }
 }

@@ -69,6 +69,9 @@ pub struct Jobs {
     pub retries: u32,
     /// Similarity threshold, when the report was asked for.
     pub similarity_threshold: Option<f64>,
+    /// The run allowed building without the jail where it cannot be made.
+    #[serde(default)]
+    pub unsafe_host_build: bool,
 }
 
 /// The outcome of `bulk --slurm`.
@@ -271,6 +274,7 @@ pub fn run(
     let run = &begun.run;
     let mut jobs = load_jobs(&run.store);
     jobs.retries = opts.retries;
+    jobs.unsafe_host_build = opts.unsafe_host_build;
     jobs.similarity_threshold = opts.similarity.map(|o| o.threshold);
     let mut graded = 0;
     let tasks = begun.tasks.clone();
@@ -383,10 +387,13 @@ pub fn run_task(
     } else {
         BackendChoice::Qemu
     };
-    let factory = SandboxFactory::new(course, backend, true).map_err(|e| BulkError::Backend {
-        backend: manifest.backend.clone(),
-        message: format!("{e:#}"),
-    })?;
+    let factory =
+        SandboxFactory::new(course, backend, true, jobs.unsafe_host_build).map_err(|e| {
+            BulkError::Backend {
+                backend: manifest.backend.clone(),
+                message: format!("{e:#}"),
+            }
+        })?;
     let ctx = Context {
         lab: &lab,
         engine: engine.as_ref(),

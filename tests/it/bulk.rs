@@ -23,7 +23,12 @@ fn course() -> Course {
 }
 
 fn gen_class(label: &str) -> PathBuf {
+    gen_class_of(label, 30)
+}
+
+fn gen_class_of(label: &str, size: usize) -> PathBuf {
     let dir = tempdir(label);
+    let size = size.to_string();
     let out = grader(
         &root(),
         &[
@@ -32,7 +37,7 @@ fn gen_class(label: &str) -> PathBuf {
             "--out",
             dir.to_str().unwrap(),
             "--size",
-            "30",
+            &size,
         ],
     );
     let (stdout, stderr) = text(&out);
@@ -301,14 +306,14 @@ fn a_run_killed_halfway_resumes_without_redoing_finished_rows() {
     assert_matches_class(&class, &results);
 }
 
-/// Two submissions of the same crate name built in the shared target directory: one
-/// whose sources were copied while the other was being built must still be compiled from
-/// its own sources (cargo's freshness check compares mtimes and ignores the package's
-/// path), never handed the other's binary.
+/// Two submissions of the same crate name built at the same moment, each in its own jail
+/// and target directory over the shared read-only dependencies (no lock any more): each
+/// gets its own verdict, never the other's binary, and the shared artefacts are unchanged.
 #[test]
-fn a_rust_build_waiting_for_the_shared_directory_is_not_handed_another_binary() {
-    use grader::build::{build, BuildRequest, DirLock, GUEST_TARGET};
-    let target = tempdir("shared-target");
+fn two_rust_builds_at_once_each_get_their_own_binary_and_the_shared_deps_stay_intact() {
+    use grader::build::{build, BuildHost, BuildRequest};
+    let course = course();
+    let host = BuildHost::probe(&course, false).unwrap_or_else(|e| panic!("{e}: {}", e.fix()));
     let fixture = |case: &str| {
         let fx =
             grader::fixture::Fixture::load(&root().join("tests/fixtures/lab1").join(case)).unwrap();
@@ -318,54 +323,106 @@ fn a_rust_build_waiting_for_the_shared_directory_is_not_handed_another_binary() 
     };
     let (good, bad) = (fixture("correct-rust"), fixture("no-compile"));
     let programs = vec!["msgq".to_string()];
-    std::fs::create_dir_all(&target).unwrap();
-    // Another build holds the directory while the bad submission is copied and waits.
-    let held = DirLock::acquire(&target.join(".grader.lock")).unwrap();
-    let work = tempdir("race-work");
-    let waiting = std::thread::spawn({
-        let (bad, target, programs) = (bad.clone(), target.clone(), programs.clone());
-        move || {
-            let req = BuildRequest {
-                submission: &bad,
-                programs: &programs,
-                work: &work,
-                cargo_target_dir: &target,
-                skip: &[],
-            };
-            build(&req).unwrap()
-        }
+    // Prepares the shared dependencies first, so both builds below use them.
+    let warm = tempdir("race-warm");
+    let req = |sub: &Path, work: &Path| {
+        build(&BuildRequest {
+            submission: sub,
+            programs: &programs,
+            work,
+            skip: &[],
+            host: &host,
+        })
+        .unwrap()
+    };
+    assert!(req(&good, &warm).ok);
+    let shared = host.deps.shared_target(&host).unwrap();
+    let before = crate::util::tree_digest(&shared);
+    let (w1, w2) = (tempdir("race-w1"), tempdir("race-w2"));
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| req(&good, &w1));
+        let b = s.spawn(|| req(&bad, &w2));
+        (a.join().unwrap(), b.join().unwrap())
     });
-    std::thread::sleep(Duration::from_millis(500));
-    // That other build: the good crate, same name, finishing after the copy.
-    let good_build = tempdir("race-good-src");
-    grader::build::copy_tree(&good, &good_build, &[]).unwrap();
-    let manifest = good_build.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, format!("{text}\n[workspace]\n")).unwrap();
-    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--bins",
-            "--quiet",
-            "--target",
-            GUEST_TARGET,
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    drop(held);
-    let out = waiting.join().unwrap();
+    assert!(a.ok, "{}", a.log);
     assert!(
-        !out.ok,
-        "the non-compiling submission was handed the other's binary:\n{}",
-        out.log
+        !b.ok,
+        "the non-compiling submission was handed a binary:\n{}",
+        b.log
     );
-    assert!(out.log.contains("mismatched types"), "{}", out.log);
+    assert!(b.log.contains("mismatched types"), "{}", b.log);
+    assert_eq!(crate::util::tree_digest(&shared), before);
+}
+
+/// A generated class plus two students whose build.rs attack the class — one edits the
+/// results folder (found through the grader's command line or the build directory's
+/// parents), one overwrites the shared compiled libc the others link — graded together,
+/// two at a time: every neighbour gets exactly its expected row, the two a build failure
+/// naming the refusal, and the shared dependency artefacts are byte for byte the same.
+#[test]
+fn hostile_builds_in_a_class_cost_no_neighbour_its_grade() {
+    let class_dir = gen_class_of("bulk-hostile-class", 12);
+    let subs = class_dir.join("submissions");
+    let course = course();
+    let pinned = grader::ipclab::load_spec(&course, course.lab("lab1").unwrap()).unwrap();
+    let mut expected = class::load_expected(&class_dir).unwrap();
+    for (student, case) in [
+        ("mallory", "buildrs-edits-results"),
+        ("trudy", "buildrs-overwrites-deps"),
+    ] {
+        let rel = PathBuf::from("tests/fixtures/hostile").join(case);
+        let fx = grader::fixture::Fixture::load(&root().join(&rel)).unwrap();
+        fx.materialize(&root(), &subs.join(student)).unwrap();
+        expected.push(class::Expected {
+            student: student.into(),
+            fixture: rel,
+            variant: "hostile".into(),
+            packaging: "dir".into(),
+            score: 0,
+            max_score: pinned.spec.max_score(),
+            points: pinned
+                .spec
+                .scenarios
+                .iter()
+                .map(|s| (s.name.clone(), 0))
+                .collect(),
+            status: "build_failed".into(),
+            notice: None,
+        });
+    }
+    std::fs::write(
+        class_dir.join("expected.json"),
+        serde_json::to_vec_pretty(&expected).unwrap(),
+    )
+    .unwrap();
+    let deps = crate::hostile::shared_deps();
+    let before = crate::util::tree_digest(&deps);
+    let results = class_dir.join("results");
+    let out = grader(
+        &root(),
+        &bulk_args(&subs, &results, &["--backend", "local"]),
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("14 students:"), "{stdout}");
+    assert_matches_class(&class_dir, &results);
+    assert_eq!(
+        crate::util::tree_digest(&deps),
+        before,
+        "the shared artefacts changed"
+    );
+    let gradebook = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
+    assert!(!gradebook.contains("pwned"), "{gradebook}");
+    for e in &expected {
+        let report = results
+            .join("students")
+            .join(&e.student)
+            .join("report.json");
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            !text.starts_with("pwned"),
+            "{} was overwritten",
+            report.display()
+        );
+    }
 }

@@ -37,10 +37,11 @@ fn run_fixture(lab: &str, case: &str) {
     );
 }
 
-/// Every fixture directory has a test below (so none is silently ignored).
+/// Every fixture directory has a test below, or in hostile.rs for the hostile-build
+/// corpus (so none is silently ignored).
 #[test]
 fn every_fixture_is_tested() {
-    let listed = include_str!("fixtures.rs");
+    let listed = [include_str!("fixtures.rs"), include_str!("hostile.rs")].concat();
     for dir in fixture::discover(&root().join("tests/fixtures")) {
         let case = dir.file_name().unwrap().to_string_lossy().to_string();
         let lab = dir
@@ -53,7 +54,7 @@ fn every_fixture_is_tested() {
         let needle = format!("\"{lab}\", \"{case}\"");
         assert!(
             listed.contains(&needle),
-            "tests/fixtures/{lab}/{case} has no test in tests/it/fixtures.rs"
+            "tests/fixtures/{lab}/{case} has no test in tests/it/fixtures.rs or hostile.rs"
         );
     }
 }

@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod fixtures;
 mod hints;
+mod hostile;
 mod lab7;
 mod outputs;
 mod overlays;

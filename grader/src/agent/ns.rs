@@ -7,6 +7,15 @@ use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set in local mode: the agent's tmpfs mounts get a size (on the host they would
+/// otherwise be bounded only by its RAM; the guest's RAM bounds them there).
+static ON_HOST: AtomicBool = AtomicBool::new(false);
+/// Size of the scenarios' tmpfs on the host.
+const HOST_WORK_SIZE: &str = "512m";
+/// Size of each scenario's `/dev/shm` on the host.
+const HOST_SHM_SIZE: &str = "256m";
 
 /// Failures to set up isolation.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +139,11 @@ pub(crate) fn isolate_local() -> Result<(), NsError> {
         write_file("/proc/self/setgroups", "deny")?;
         write_file("/proc/self/uid_map", &format!("{uid} {uid} 1\n"))?;
         write_file("/proc/self/gid_map", &format!("{gid} {gid} 1\n"))?;
+        // The student's programs, in this user namespace, may create none of their own
+        // (the jail's builds get the same from bwrap's --disable-userns).
+        write_file("/proc/sys/user/max_user_namespaces", "0")?;
     }
+    ON_HOST.store(true, Ordering::Relaxed);
     mount(
         "make private",
         None,
@@ -150,13 +163,14 @@ pub(crate) fn private_tmpfs(dir: &Path) -> Result<(), NsError> {
         source,
     })?;
     let flags = libc::MS_NOSUID | libc::MS_NODEV;
+    let data = format!("mode=0755,size={HOST_WORK_SIZE}");
     mount(
         "mount a tmpfs on",
         Some("tmpfs"),
         dir,
         Some("tmpfs"),
         flags,
-        Some("mode=0755"),
+        Some(&data),
     )
 }
 
@@ -165,9 +179,14 @@ pub(crate) fn private_tmpfs(dir: &Path) -> Result<(), NsError> {
 pub(crate) fn fresh_ipc() -> Result<(), NsError> {
     unshare(libc::CLONE_NEWIPC, "an IPC namespace")?;
     let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    let shm = if ON_HOST.load(Ordering::Relaxed) {
+        format!("mode=1777,size={HOST_SHM_SIZE}")
+    } else {
+        "mode=1777".to_string()
+    };
     for (dir, fstype, data) in [
         ("/dev/mqueue", "mqueue", None),
-        ("/dev/shm", "tmpfs", Some("mode=1777")),
+        ("/dev/shm", "tmpfs", Some(shm.as_str())),
     ] {
         let dir = Path::new(dir);
         unmount(dir);

@@ -23,7 +23,7 @@ use super::syscalls::syscall_number;
 
 /// Where scenarios get their working directories (`<root>/<scenario>`) and where the
 /// agent keeps captured output (`<root>/.out/<scenario>`, out of the student's reach).
-pub(crate) const WORK_ROOT: &str = "/tmp/grader-agent";
+pub(crate) const WORK_ROOT: &str = crate::protocol::AGENT_WORK_ROOT;
 /// The search path student programs get, after the submission's own directory.
 const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/sbin";
 

@@ -1,8 +1,7 @@
 //! `cargo grader bench-bulk`: how fast this machine grades a class (a generated one,
 //! submissions per minute, checked against its expected verdicts), and what the shared
-//! cargo target directory buys a Rust submission: its marginal build time with the
-//! dependencies already compiled there, versus in an empty target directory, and two
-//! builds at once (they share the directory's lock).
+//! read-only dependency artefacts buy a Rust submission: its marginal build time with
+//! them, versus compiling its own, and two builds at once (no lock: they overlap).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +11,7 @@ use anyhow::{Context as _, Result};
 
 use super::class::{self, ClassOptions};
 use super::{BulkOptions, Summary};
-use crate::build::{self, BuildRequest};
+use crate::build::{self, BuildHost, BuildRequest};
 use crate::course::{Course, LabEntry};
 use crate::fixture::Fixture;
 use crate::progress::BulkProgress;
@@ -29,6 +28,8 @@ pub struct BenchOptions {
     pub jobs: usize,
     /// Where scenarios run.
     pub backend: BackendChoice,
+    /// Build without the jail when it cannot be made.
+    pub unsafe_host_build: bool,
 }
 
 /// Runs both measurements and prints them.
@@ -38,7 +39,8 @@ pub fn run(course: &Course, opts: &BenchOptions, out: &mut dyn Write) -> Result<
     if opts.size > 0 {
         throughput(course, opts, &dir, out)?;
     }
-    rust_builds(course, &lab, &dir, out)?;
+    let host = crate::session::build_host(course, opts.unsafe_host_build)?;
+    rust_builds(&host, course, &lab, &dir, out)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -63,9 +65,10 @@ fn throughput(course: &Course, opts: &BenchOptions, dir: &Path, out: &mut dyn Wr
         similarity: None,
         retries: 1,
         quiet: true,
+        unsafe_host_build: opts.unsafe_host_build,
     };
     // The guest image and the agent are prepared before the clock starts.
-    SandboxFactory::new(course, opts.backend, true)?;
+    SandboxFactory::new(course, opts.backend, true, opts.unsafe_host_build)?;
     let t = Instant::now();
     let summary: Summary = super::run(
         course,
@@ -117,14 +120,14 @@ fn rust_copies(course: &Course, lab: &LabEntry, dir: &Path, n: usize) -> Result<
         .collect()
 }
 
-fn timed_build(sub: &Path, work: &Path, target: &Path, programs: &[String]) -> Result<Duration> {
+fn timed_build(host: &BuildHost, sub: &Path, work: &Path, programs: &[String]) -> Result<Duration> {
     let t = Instant::now();
     let b = build::build(&BuildRequest {
         submission: sub,
         programs,
         work,
-        cargo_target_dir: target,
         skip: &[],
+        host,
     })?;
     anyhow::ensure!(b.ok, "the Rust build failed:\n{}", b.log);
     Ok(t.elapsed())
@@ -135,41 +138,50 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn rust_builds(course: &Course, lab: &LabEntry, dir: &Path, out: &mut dyn Write) -> Result<()> {
+fn rust_builds(
+    host: &BuildHost,
+    course: &Course,
+    lab: &LabEntry,
+    dir: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
     const RUNS: usize = 3;
     let spec = crate::ipclab::load_spec(course, lab)?;
     let programs = &spec.spec.programs;
     let subs = rust_copies(course, lab, dir, RUNS + 3)?;
-    let shared = course.root.join("target").join("submissions");
-    // Warm the shared directory, as any earlier grading did.
-    timed_build(&subs[0], &dir.join("b0"), &shared, programs)?;
+    let own = BuildHost {
+        deps: host.deps.unshared(),
+        ..host.clone()
+    };
+    // Prepares the shared dependencies, as any earlier grading did.
+    timed_build(host, &subs[0], &dir.join("b0"), programs)?;
     let mut warm = Vec::new();
     let mut cold = Vec::new();
     for (i, sub) in subs[1..=RUNS].iter().enumerate() {
         warm.push(timed_build(
+            host,
             sub,
             &dir.join(format!("w{i}")),
-            &shared,
             programs,
         )?);
         cold.push(timed_build(
+            &own,
             sub,
             &dir.join(format!("c{i}")),
-            &dir.join(format!("empty-target-{i}")),
             programs,
         )?);
     }
     let (warm, cold) = (median(warm), median(cold));
     writeln!(
         out,
-        "marginal build of a Rust submission (median of {RUNS}): {:.2} s with the shared dependency cache, {:.2} s with an empty target directory ({:.1}x)",
+        "marginal build of a Rust submission (median of {RUNS}): {:.2} s with the shared read-only dependencies, {:.2} s compiling its own ({:.1}x)",
         warm.as_secs_f64(),
         cold.as_secs_f64(),
         cold.as_secs_f64() / warm.as_secs_f64()
     )?;
     let t = Instant::now();
     let span = |sub: &Path, work: PathBuf| -> Result<(f64, f64)> {
-        let d = timed_build(sub, &work, &shared, programs)?;
+        let d = timed_build(host, sub, &work, programs)?;
         let end = t.elapsed();
         Ok(((end - d).as_secs_f64(), end.as_secs_f64()))
     };
@@ -184,7 +196,7 @@ fn rust_builds(course: &Course, lab: &LabEntry, dir: &Path, out: &mut dyn Write)
     let (a, b) = (a?, b?);
     writeln!(
         out,
-        "two Rust builds at once in the shared directory: {:.2} s wall (one from {:.2} to {:.2} s, the other from {:.2} to {:.2} s; one alone: {:.2} s)",
+        "two Rust builds at once, each in its own jail and target directory: {:.2} s wall (one from {:.2} to {:.2} s, the other from {:.2} to {:.2} s; one alone: {:.2} s)",
         t.elapsed().as_secs_f64(),
         a.0,
         a.1,

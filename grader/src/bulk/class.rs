@@ -172,12 +172,14 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ClassError + '_ {
     }
 }
 
-/// The lab's fixtures, sorted by name.
+/// The lab's fixtures (`tests/fixtures/LAB/*`: not the hostile-build corpus), sorted by
+/// name.
 fn lab_fixtures(course: &Course, lab: &str) -> Result<Vec<Fixture>, ClassError> {
     let mut out = Vec::new();
     for dir in fixture::discover(&course.root.join("tests/fixtures")) {
         let fx = Fixture::load(&dir)?;
-        if fx.lab == lab {
+        let in_lab_dir = dir.parent().and_then(Path::file_name) == Some(lab.as_ref());
+        if fx.lab == lab && in_lab_dir {
             out.push(fx);
         }
     }

@@ -109,6 +109,8 @@ pub struct BulkOptions {
     pub retries: u32,
     /// No progress output.
     pub quiet: bool,
+    /// Build (and run, with the local backend) without the jail when it cannot be made.
+    pub unsafe_host_build: bool,
 }
 
 /// A student's seed: stable across reruns and between the local and Slurm paths.
@@ -456,8 +458,8 @@ pub fn begin(
     events: &mut dyn Subscriber,
 ) -> Result<Begun, BulkError> {
     let start = Instant::now();
-    let factory =
-        SandboxFactory::new(course, opts.backend, opts.quiet).map_err(|e| BulkError::Backend {
+    let factory = SandboxFactory::new(course, opts.backend, opts.quiet, opts.unsafe_host_build)
+        .map_err(|e| BulkError::Backend {
             backend: format!("{:?}", opts.backend).to_lowercase(),
             message: format!("{e:#}"),
         })?;

@@ -82,7 +82,7 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
 
 /// One grading attempt in a fresh scratch directory; a panic becomes a not-gradable report.
 fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
-    let _ = std::fs::remove_dir_all(work);
+    let _ = crate::sandbox::jail::force_remove(work);
     if let Err(e) = std::fs::create_dir_all(work) {
         return not_gradable(
             ctx,
@@ -101,6 +101,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
         submission: task.dir.clone(),
         seed: Some(task.seed),
         work: work.join("run"),
+        build: ctx.factory.build.clone(),
     };
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
         ctx.engine.grade(sandbox.as_ref(), &opts, &mut Discard)
@@ -114,7 +115,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
             format!("the grader crashed: {}", panic_text(&panic)),
         ),
     };
-    let _ = std::fs::remove_dir_all(work);
+    let _ = crate::sandbox::jail::force_remove(work);
     report
 }
 

@@ -45,7 +45,7 @@ pub fn status(root: &Path, agent: &Path) -> ImageStatus {
     let sources = match Sources::read(root) {
         Ok(sources) => sources,
         Err(err) => {
-            status.problems.push(crate::report::error_chain(&err));
+            status.problems.push(crate::errors::error_chain(&err));
             return status;
         }
     };
@@ -81,14 +81,14 @@ fn current_image(
     let mut debs = Vec::new();
     for (package, path) in &status.packages {
         let path = path.clone().expect("checked above");
-        let sha256 = debs::fingerprint(&path).map_err(|e| crate::report::error_chain(&e))?;
+        let sha256 = debs::fingerprint(&path).map_err(|e| crate::errors::error_chain(&e))?;
         debs.push(Deb {
             package: package.clone(),
             path,
             sha256,
         });
     }
-    let agent_sha256 = debs::sha256_file(agent).map_err(|e| crate::report::error_chain(&e))?;
+    let agent_sha256 = debs::sha256_file(agent).map_err(|e| crate::errors::error_chain(&e))?;
     Ok(Image::cached(cache, &sources.hash(&debs, &agent_sha256)))
 }
 

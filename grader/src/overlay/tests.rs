@@ -79,6 +79,7 @@ impl Root {
             },
             limits: Default::default(),
             hints: Default::default(),
+            build: Default::default(),
             labs: vec![lab(solutions)],
             root: self.path().to_owned(),
         }

@@ -219,10 +219,10 @@ fn prepare(
         .map_err(|e| format!("failed to copy {}: {e}", submission.display()))?;
     let nonce = format!("{:016x}", fresh_seed());
     let guest = guest::prepare(&course.root, image, &root, params.guest_port, &nonce)
-        .map_err(|e| crate::report::error_chain(&e))?;
+        .map_err(|e| crate::errors::error_chain(&e))?;
     let socket = root.join("qmp.sock");
     let qmp_config =
-        guest::write_qmp_config(&root, &socket).map_err(|e| crate::report::error_chain(&e))?;
+        guest::write_qmp_config(&root, &socket).map_err(|e| crate::errors::error_chain(&e))?;
     let identity = procs::identity();
     if let Some(id) = identity {
         chown_tree(&root, id)

@@ -11,7 +11,7 @@ pub mod junit;
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::Language;
+use crate::course::Language;
 use crate::protocol::Leak;
 use crate::score::{Status, TestResult};
 
@@ -26,18 +26,6 @@ pub const EXIT_POINTS_LOST: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code: the run could not be graded (infrastructure fault).
 pub const EXIT_NOT_GRADABLE: i32 = 3;
-
-/// An error and its causes on one line (`failed to X: because Y: because Z`), for a
-/// message a person reads.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    text
-}
 
 /// Where the scenarios ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

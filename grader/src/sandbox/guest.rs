@@ -103,7 +103,7 @@ impl Sandbox for GuestSandbox {
         let (run, events, log) = loop {
             attempts += 1;
             let run = qemu::run_guest(&self.image, &files, &opts)
-                .map_err(|e| SandboxError::Guest(crate::report::error_chain(&e)))?;
+                .map_err(|e| SandboxError::Guest(crate::errors::error_chain(&e)))?;
             let events = crate::protocol::parse_events(&run.results);
             let mut log = run.console.clone();
             if !run.qemu_stderr.trim().is_empty() {

@@ -3,6 +3,7 @@
 
 pub mod child;
 pub mod guest;
+pub mod jail;
 pub mod local;
 pub mod qemu;
 
