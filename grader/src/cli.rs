@@ -12,7 +12,9 @@ use crate::grade;
 use crate::lab::GradeOptions;
 use crate::progress::{BulkProgress, PhaseLines};
 use crate::report::{self, GradeReport, EXIT_FULL_MARKS, EXIT_POINTS_LOST};
-use crate::session::{guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
+use crate::session::{
+    guest_sandbox, make_sandbox_with, scratch_dir, BackendChoice, GuestStartOptions,
+};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,8 @@ pub struct GradeCommand {
     pub quiet: bool,
     /// Build log always.
     pub verbose: bool,
+    /// Boot the guest cold instead of restoring its snapshot (debugging).
+    pub cold_boot: bool,
 }
 
 fn default_submission(course: &Course, lab: &LabEntry) -> PathBuf {
@@ -69,7 +73,11 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
         )
     })?;
     let work = scratch_dir(&course, &lab.id)?;
-    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet)?;
+    let start = GuestStartOptions {
+        cold_boot: cmd.cold_boot,
+        ..Default::default()
+    };
+    let sandbox = make_sandbox_with(&course, cmd.backend, &work, cmd.quiet, &start)?;
     let mut progress = PhaseLines { quiet: cmd.quiet };
     let opts = GradeOptions {
         submission,
@@ -198,6 +206,11 @@ pub fn image_build(cwd: &Path) -> Result<i32> {
         g.image.kernel.display(),
         g.image.initrd.display()
     );
+    match (&g.snapshots, &g.cold_notice) {
+        (Some(store), _) => println!("{}", crate::sandbox::snapshot::describe(store)),
+        (None, Some(why)) => println!("snapshot: none: {why}"),
+        (None, None) => println!("snapshot: off ([guest] snapshot = false in course.toml)"),
+    }
     Ok(EXIT_FULL_MARKS)
 }
 
@@ -206,7 +219,11 @@ pub fn image_status(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let agent = crate::image::agent_path(&course.root);
     let status = crate::image::status(&course.root, &agent);
-    println!("{status}");
+    print!("{status}");
+    println!(
+        "{}",
+        crate::session::snapshot_status(&course, status.image.as_ref())
+    );
     Ok(EXIT_FULL_MARKS)
 }
 

@@ -56,6 +56,9 @@ struct GradeArgs {
     /// Show the build log even when the build succeeds.
     #[arg(long, short)]
     verbose: bool,
+    /// Boot the guest cold instead of restoring its snapshot (for debugging the guest).
+    #[arg(long)]
+    cold_boot: bool,
 }
 
 #[derive(Subcommand)]
@@ -345,6 +348,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                     output: g.output,
                     quiet: g.quiet,
                     verbose: g.verbose,
+                    cold_boot: g.cold_boot,
                 },
             )
         }

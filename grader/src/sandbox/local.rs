@@ -120,8 +120,8 @@ impl Sandbox for LocalSandbox {
         let bytes = std::fs::read(&out_path).unwrap_or_default();
         Ok(SandboxRun {
             events: crate::protocol::parse_events(&bytes),
-            guest_ms: None,
             log,
+            ..Default::default()
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod child;
 pub mod guest;
 pub mod local;
 pub mod qemu;
+pub mod snapshot;
 
 mod backend;
 pub use backend::{Sandbox, SandboxError, SandboxRun};
