@@ -258,9 +258,9 @@ pub fn check(
 }
 
 /// `cargo grader bench`.
-pub fn bench(cwd: &Path, lab: &str, runs: u32) -> Result<i32> {
+pub fn bench(cwd: &Path, lab: &str, runs: u32, phases: bool) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    crate::bench::run(&course, lab, runs, &mut std::io::stdout())?;
+    crate::bench::run(&course, lab, runs, phases, &mut std::io::stdout())?;
     Ok(EXIT_FULL_MARKS)
 }
 

@@ -84,14 +84,19 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Benchmark: wall time of grading a lab's solution in the guest vs locally.
+    /// Benchmark: wall time of grading a lab's solution in a restored guest, a cold-booted
+    /// guest and locally, the ratios, and how fast a restored guest has its job.
     Bench {
         /// Lab (default lab1).
         #[arg(default_value = "lab1")]
         lab: String,
-        /// Runs per backend.
+        /// Timed runs per mode.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+        /// Also print where a guest's time goes (QEMU start, kernel, modules, agent, job,
+        /// scenarios, poweroff), cold and restored.
+        #[arg(long)]
+        phases: bool,
     },
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
@@ -305,7 +310,7 @@ fn run(args: GraderArgs) -> Result<i32> {
             backend: b,
             seed,
         }) => cli::check(&cwd, &labs, backend(b), seed),
-        Some(Command::Bench { lab, runs }) => cli::bench(&cwd, &lab, runs),
+        Some(Command::Bench { lab, runs, phases }) => cli::bench(&cwd, &lab, runs, phases),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Bulk(a)) => cli::bulk(&cwd, &bulk_command(a)),
         Some(Command::Collect { out, wait }) => cli::collect(&cwd, &out, wait),

@@ -383,10 +383,17 @@ pub fn run_task(
     } else {
         BackendChoice::Qemu
     };
-    let factory = SandboxFactory::new(course, backend, true).map_err(|e| BulkError::Backend {
-        backend: manifest.backend.clone(),
-        message: format!("{e:#}"),
-    })?;
+    // The snapshot is per node: QEMU there may differ, and a restore maps its RAM file,
+    // which belongs on the node's own disk. Made once per node, by the first task.
+    let start = crate::session::GuestStartOptions {
+        snapshot_dir: Some(crate::session::node_snapshot_dir()),
+        ..Default::default()
+    };
+    let factory =
+        SandboxFactory::with(course, backend, true, &start).map_err(|e| BulkError::Backend {
+            backend: manifest.backend.clone(),
+            message: format!("{e:#}"),
+        })?;
     let ctx = Context {
         lab: &lab,
         engine: engine.as_ref(),

@@ -8,4 +8,5 @@ mod fixtures;
 mod lab7;
 mod outputs;
 mod reports;
+mod snapshot;
 mod util;

@@ -272,24 +272,20 @@ impl SnapshotStore {
         self.build().map(Some)
     }
 
-    /// Deletes the current key's snapshot (guests restoring it keep their mappings) and
-    /// the snapshots of other keys.
+    /// Deletes the current key's snapshot; guests restoring it keep their mappings.
+    /// Snapshots of other keys are left alone: another course sharing the image (another
+    /// memory size) may be using them; they go with their image directory when it is
+    /// pruned.
     pub fn discard(&self) {
         scratch::sweep(&self.root, BUILD_PREFIX);
         scratch::sweep(&self.root, TRASH_PREFIX);
-        let Ok(entries) = std::fs::read_dir(&self.root) else {
+        if !self.dir().exists() {
             return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let other_key = name.len() == 64 && name != self.key;
-            if name == self.key || other_key {
-                let Ok(trash) = ScratchDir::new(&self.root, TRASH_PREFIX) else {
-                    continue;
-                };
-                // Renamed first: a reader sees the whole snapshot or none.
-                let _ = std::fs::rename(entry.path(), trash.path().join("old"));
-            }
+        }
+        if let Ok(trash) = ScratchDir::new(&self.root, TRASH_PREFIX) {
+            // Renamed first: a reader sees the whole snapshot or none; the trash
+            // directory is deleted when `trash` drops.
+            let _ = std::fs::rename(self.dir(), trash.path().join("old"));
         }
     }
 
