@@ -13,7 +13,7 @@ use crate::events::Discard;
 use crate::grade;
 use crate::lab::GradeOptions;
 use crate::report::GradeReport;
-use crate::session::{guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
+use crate::session::{guest_sandbox, make_sandbox, scratch_dir, BackendChoice, GuestStartOptions};
 
 /// What the self-check expects of a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,8 @@ pub fn run(
             .collect::<Result<_, _>>()?
     };
     let work = scratch_dir(course, "check")?;
-    let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false, build)?;
+    let start = GuestStartOptions::default();
+    let sandbox = make_sandbox(course, backend, &work.join("sandbox"), false, build, &start)?;
     let mut outcome = CheckOutcome::default();
     // Lab 7 drives QEMU itself: with `--backend local` it still needs the guest image,
     // built on first need.
@@ -85,7 +86,7 @@ pub fn run(
     for lab in selected {
         let sandbox = if lab.kind == LabKind::Qemu && sandbox.guest_image().is_none() {
             if guest.is_none() {
-                guest = Some(Box::new(guest_sandbox(course, false)?));
+                guest = Some(Box::new(guest_sandbox(course, false, &start)?));
             }
             guest.as_ref().expect("built just above")
         } else {

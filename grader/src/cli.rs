@@ -12,7 +12,9 @@ use crate::grade;
 use crate::lab::GradeOptions;
 use crate::progress::{BulkProgress, PhaseLines};
 use crate::report::{self, GradeReport, EXIT_FULL_MARKS, EXIT_POINTS_LOST};
-use crate::session::{build_host, guest_sandbox, make_sandbox, scratch_dir, BackendChoice};
+use crate::session::{
+    build_host, guest_sandbox, make_sandbox, scratch_dir, BackendChoice, GuestStartOptions,
+};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub struct GradeCommand {
     pub verbose: bool,
     /// Build and run on this host without the jail when the jail cannot be made.
     pub unsafe_host_build: bool,
+    /// Boot the guest cold instead of restoring its snapshot (debugging).
+    pub cold_boot: bool,
 }
 
 /// Grades one submission and prints the report.
@@ -68,7 +72,11 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     })?;
     let build = build_host(&course, cmd.unsafe_host_build)?;
     let work = scratch_dir(&course, &lab.id)?;
-    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet, &build)?;
+    let start = GuestStartOptions {
+        cold_boot: cmd.cold_boot,
+        ..Default::default()
+    };
+    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet, &build, &start)?;
     let mut progress = PhaseLines { quiet: cmd.quiet };
     let opts = GradeOptions {
         submission,
@@ -261,13 +269,18 @@ pub fn doctor(cwd: &Path) -> Result<i32> {
 /// `cargo grader image build`.
 pub fn image_build(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
-    let g = guest_sandbox(&course, false)?;
+    let g = guest_sandbox(&course, false, &GuestStartOptions::default())?;
     println!(
         "image {} ready: kernel {}, initrd {}",
         &g.image.hash[..12],
         g.image.kernel.display(),
         g.image.initrd.display()
     );
+    match (&g.snapshots, &g.cold_notice) {
+        (Some(store), _) => println!("{}", crate::sandbox::snapshot::describe(store)),
+        (None, Some(why)) => println!("snapshot: none: {why}"),
+        (None, None) => println!("snapshot: off ([guest] snapshot = false in course.toml)"),
+    }
     Ok(EXIT_FULL_MARKS)
 }
 
@@ -276,7 +289,11 @@ pub fn image_status(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let agent = crate::image::agent_path(&course.root);
     let status = crate::image::status(&course.root, &agent);
-    println!("{status}");
+    print!("{status}");
+    println!(
+        "{}",
+        crate::session::snapshot_status(&course, status.image.as_ref())
+    );
     Ok(EXIT_FULL_MARKS)
 }
 
@@ -320,10 +337,16 @@ pub fn check(
 }
 
 /// `cargo grader bench`.
-pub fn bench(cwd: &Path, lab: &str, runs: u32, unsafe_host_build: bool) -> Result<i32> {
+pub fn bench(
+    cwd: &Path,
+    lab: &str,
+    runs: u32,
+    phases: bool,
+    unsafe_host_build: bool,
+) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let build = build_host(&course, unsafe_host_build)?;
-    crate::bench::run(&course, lab, runs, &build, &mut std::io::stdout())?;
+    crate::bench::run(&course, lab, runs, phases, &build, &mut std::io::stdout())?;
     Ok(EXIT_FULL_MARKS)
 }
 

@@ -55,6 +55,14 @@ pub struct GuestSettings {
     /// `auto` (KVM only if a probe shows it works), `tcg` or `kvm`.
     #[serde(default = "default_accel")]
     pub accel: String,
+    /// Start every guest from a snapshot of the image taken while its agent waits for a
+    /// job (a fresh VM per submission either way); `false` boots each one cold.
+    #[serde(default = "default_snapshot")]
+    pub snapshot: bool,
+}
+
+fn default_snapshot() -> bool {
+    true
 }
 
 fn default_accel() -> String {

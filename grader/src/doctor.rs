@@ -145,8 +145,15 @@ pub fn diagnose(cwd: &Path) -> Vec<Finding> {
     out.push(jail_finding(uid));
     if let Ok(c) = &course {
         let agent = crate::image::agent_path(&c.root);
-        let status = crate::image::status(&c.root, &agent).to_string();
-        out.push(finding("guest image", true, status, ""));
+        let status = crate::image::status(&c.root, &agent);
+        let snapshot = crate::session::snapshot_status(c, status.image.as_ref());
+        out.push(finding("guest image", true, status.to_string(), ""));
+        out.push(finding(
+            "guest snapshot (every guest starts from it)",
+            true,
+            snapshot,
+            "",
+        ));
     }
     out
 }

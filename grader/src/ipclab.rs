@@ -205,6 +205,9 @@ impl IpcLab {
             Err(e) => return Ok(report.not_gradable(e.to_string(), start.elapsed())),
         };
         report.guest_ms = run.guest_ms;
+        report.guest_start = run.guest_start;
+        report.guest_phases = run.guest_phases.clone();
+        report.notices.extend(run.notices.iter().cloned());
         match self.score(&job, &run, &vars, events) {
             Ok(tests) => report.tests = tests,
             Err(reason) => return Ok(report.not_gradable(reason, start.elapsed())),

@@ -65,6 +65,9 @@ struct GradeArgs {
     /// submissions on this host WITHOUT it, as this user (the report says so).
     #[arg(long)]
     unsafe_host_build: bool,
+    /// Boot the guest cold instead of restoring its snapshot (for debugging the guest).
+    #[arg(long)]
+    cold_boot: bool,
 }
 
 #[derive(Subcommand)]
@@ -94,15 +97,20 @@ enum Command {
         #[arg(long)]
         unsafe_host_build: bool,
     },
-    /// Benchmark: wall time of grading a lab's solution in the guest vs locally, and of
+    /// Benchmark: wall time of grading a lab's solution in a restored guest, a cold-booted
+    /// guest and locally, the ratios, and how fast a restored guest has its job; and of
     /// its builds in the jail vs on the host.
     Bench {
         /// Lab (default lab1).
         #[arg(default_value = "lab1")]
         lab: String,
-        /// Runs per backend.
+        /// Timed runs per mode.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+        /// Also print where a guest's time goes (QEMU start, kernel, modules, agent, job,
+        /// scenarios, poweroff), cold and restored.
+        #[arg(long)]
+        phases: bool,
         /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
         /// submissions on this host WITHOUT it, as this user (the report says so).
         #[arg(long)]
@@ -359,8 +367,9 @@ fn run(args: GraderArgs) -> Result<i32> {
         Some(Command::Bench {
             lab,
             runs,
+            phases,
             unsafe_host_build,
-        }) => cli::bench(&cwd, &lab, runs, unsafe_host_build),
+        }) => cli::bench(&cwd, &lab, runs, phases, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Solution { lab, lang, out }) => {
             let lang = lang.map(|l| match l {
@@ -418,6 +427,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                     quiet: g.quiet,
                     verbose: g.verbose,
                     unsafe_host_build: g.unsafe_host_build,
+                    cold_boot: g.cold_boot,
                 },
             )
         }

@@ -285,6 +285,9 @@ pub enum AgentEvent {
     },
     /// Last line: everything was run.
     Done,
+    /// In the guest, before any job: the agent booted the machine and waits for its job
+    /// on the port (a snapshot of the guest is taken at this point).
+    Ready(BootTimes),
 }
 
 /// Parses the agent's JSON lines; a garbled line is skipped (a truncated last line after a
@@ -499,6 +502,180 @@ pub fn ints_from_seed(seed: u64, count: u64) -> impl Iterator<Item = i32> {
     })
 }
 
+/// Guest-side boot milestones the agent reports in [`AgentEvent::Ready`], read from
+/// `CLOCK_BOOTTIME` (time since the guest kernel started its clock), in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BootTimes {
+    /// When the agent started (the kernel's boot and `/init` before it).
+    pub agent_start_ms: u64,
+    /// Spent mounting `/proc`, `/sys`, `/dev`, `/tmp`, `/run`.
+    pub mounts_ms: u64,
+    /// Spent loading the kernel modules.
+    pub modules_ms: u64,
+    /// Spent waiting for the virtio serial ports to be named.
+    pub ports_ms: u64,
+    /// When the agent was ready for its job.
+    pub ready_ms: u64,
+    /// The guest kernel's boot id: a restored guest reports its snapshot's.
+    pub boot_id: String,
+    /// What went wrong but did not stop the agent (a module that did not load…).
+    pub warnings: Vec<String>,
+}
+
+/// Magic opening a job frame on the agent's port.
+pub const JOB_FRAME_MAGIC: [u8; 8] = *b"AISEJOB1";
+/// The largest frame body accepted (programs are a few MB).
+pub const JOB_FRAME_MAX_BYTES: u64 = 256 << 20;
+
+/// What reaches the agent in the guest, after boot or restore, on its port: the job, the
+/// submission's programs, fresh entropy and the wall clock. Nothing of a run exists in
+/// the guest before its frame arrives, so a snapshot taken while the agent waits holds
+/// no state of any run.
+///
+/// Wire format: [`JOB_FRAME_MAGIC`], the body length (u64 LE), the SHA-256 of the body,
+/// the body: the header length (u32 LE), the header (JSON: job, entropy, clock, file
+/// list), then every file's bytes in list order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFrame {
+    /// The job.
+    pub job: Job,
+    /// Files to create before the job runs (the programs).
+    pub files: Vec<FrameFile>,
+    /// Random bytes the agent mixes into the guest kernel's RNG before reseeding it (a
+    /// restored guest would otherwise replay its snapshot's random state).
+    pub entropy: Vec<u8>,
+    /// The host's wall clock (ns since the epoch): a restored guest's clock is as old as
+    /// its snapshot.
+    pub wall_clock_ns: u64,
+}
+
+/// One file of a [`JobFrame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameFile {
+    /// Absolute guest path; parent directories are created.
+    pub path: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// Contents.
+    pub data: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FrameHeader {
+    job: Job,
+    entropy: Vec<u8>,
+    wall_clock_ns: u64,
+    /// (path, mode, length) of each file.
+    files: Vec<(String, u32, u64)>,
+}
+
+/// Failures to read a job frame.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The channel failed or ended early.
+    #[error("failed to read the job frame")]
+    Io(#[source] std::io::Error),
+    /// Not a frame.
+    #[error("failed to read the job frame: bad magic {0:02x?}")]
+    Magic([u8; 8]),
+    /// Larger than [`JOB_FRAME_MAX_BYTES`].
+    #[error("failed to read the job frame: {0} bytes is more than the limit")]
+    TooLarge(u64),
+    /// The body does not match its checksum.
+    #[error("failed to read the job frame: checksum mismatch")]
+    Checksum,
+    /// The header is not valid.
+    #[error("failed to read the job frame header")]
+    Header(#[source] serde_json::Error),
+    /// The file lengths do not add up to the body.
+    #[error("failed to read the job frame: its file lengths do not match its size")]
+    Lengths,
+}
+
+impl JobFrame {
+    /// The frame's bytes on the wire.
+    pub fn encode(&self) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let header = FrameHeader {
+            job: self.job.clone(),
+            entropy: self.entropy.clone(),
+            wall_clock_ns: self.wall_clock_ns,
+            files: self
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.mode, f.data.len() as u64))
+                .collect(),
+        };
+        let header = serde_json::to_vec(&header).expect("a job serializes");
+        let mut body = Vec::with_capacity(4 + header.len());
+        body.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        body.extend_from_slice(&header);
+        for file in &self.files {
+            body.extend_from_slice(&file.data);
+        }
+        let mut out = Vec::with_capacity(48 + body.len());
+        out.extend_from_slice(&JOB_FRAME_MAGIC);
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&Sha256::digest(&body));
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Reads one frame, checking its magic, size and checksum.
+    pub fn read_from(r: &mut dyn std::io::Read) -> Result<JobFrame, FrameError> {
+        use sha2::{Digest, Sha256};
+        let mut fixed = [0u8; 48];
+        r.read_exact(&mut fixed).map_err(FrameError::Io)?;
+        let magic: [u8; 8] = fixed[..8].try_into().expect("8 bytes");
+        if magic != JOB_FRAME_MAGIC {
+            return Err(FrameError::Magic(magic));
+        }
+        let len = u64::from_le_bytes(fixed[8..16].try_into().expect("8 bytes"));
+        if len > JOB_FRAME_MAX_BYTES {
+            return Err(FrameError::TooLarge(len));
+        }
+        let mut body = vec![0u8; len as usize];
+        r.read_exact(&mut body).map_err(FrameError::Io)?;
+        if Sha256::digest(&body)[..] != fixed[16..48] {
+            return Err(FrameError::Checksum);
+        }
+        JobFrame::from_body(&body)
+    }
+
+    fn from_body(body: &[u8]) -> Result<JobFrame, FrameError> {
+        let header_len = body
+            .get(..4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+            .ok_or(FrameError::Lengths)?;
+        let header = body.get(4..4 + header_len).ok_or(FrameError::Lengths)?;
+        let header: FrameHeader = serde_json::from_slice(header).map_err(FrameError::Header)?;
+        let mut rest = &body[4 + header_len..];
+        let mut files = Vec::with_capacity(header.files.len());
+        for (path, mode, len) in header.files {
+            let len = usize::try_from(len).map_err(|_| FrameError::Lengths)?;
+            if len > rest.len() {
+                return Err(FrameError::Lengths);
+            }
+            let (data, tail) = rest.split_at(len);
+            files.push(FrameFile {
+                path,
+                mode,
+                data: data.to_vec(),
+            });
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(FrameError::Lengths);
+        }
+        Ok(JobFrame {
+            job: header.job,
+            files,
+            entropy: header.entropy,
+            wall_clock_ns: header.wall_clock_ns,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,5 +706,57 @@ mod tests {
         let a: Vec<i32> = ints_from_seed(7, 5).collect();
         assert_eq!(a, ints_from_seed(7, 5).collect::<Vec<_>>());
         assert_ne!(a, ints_from_seed(8, 5).collect::<Vec<_>>());
+    }
+
+    fn frame() -> JobFrame {
+        JobFrame {
+            job: Job {
+                lab: "lab1".into(),
+                bin_dir: GUEST_BIN_DIR.into(),
+                scenarios: Vec::new(),
+                limits: Limits::default(),
+                run_as: Some((1000, 1000)),
+            },
+            files: vec![
+                FrameFile {
+                    path: "/job/bin/a".into(),
+                    mode: 0o755,
+                    data: b"\x7fELF a".to_vec(),
+                },
+                FrameFile {
+                    path: "/job/bin/empty".into(),
+                    mode: 0o644,
+                    data: Vec::new(),
+                },
+            ],
+            entropy: vec![7; 32],
+            wall_clock_ns: 1_700_000_000_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_job_frame_round_trips() {
+        let bytes = frame().encode();
+        let back = JobFrame::read_from(&mut &bytes[..]).unwrap();
+        assert_eq!(back, frame());
+    }
+
+    #[test]
+    fn a_damaged_job_frame_is_refused_with_the_reason() {
+        let bytes = frame().encode();
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        let err = JobFrame::read_from(&mut &flipped[..]).unwrap_err();
+        assert!(matches!(err, FrameError::Checksum), "{err}");
+        let err = JobFrame::read_from(&mut &bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(matches!(err, FrameError::Io(_)), "{err}");
+        let mut magic = bytes.clone();
+        magic[0] = b'X';
+        let err = JobFrame::read_from(&mut &magic[..]).unwrap_err();
+        assert!(err.to_string().contains("bad magic"), "{err}");
+        let mut huge = bytes;
+        huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        let err = JobFrame::read_from(&mut &huge[..]).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge(_)), "{err}");
     }
 }

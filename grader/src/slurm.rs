@@ -387,12 +387,16 @@ pub fn run_task(
     } else {
         BackendChoice::Qemu
     };
-    let factory =
-        SandboxFactory::new(course, backend, true, jobs.unsafe_host_build).map_err(|e| {
-            BulkError::Backend {
-                backend: manifest.backend.clone(),
-                message: format!("{e:#}"),
-            }
+    // The snapshot is per node: QEMU there may differ, and a restore maps its RAM file,
+    // which belongs on the node's own disk. Made once per node, by the first task.
+    let start = crate::session::GuestStartOptions {
+        snapshot_dir: Some(crate::session::node_snapshot_dir()),
+        ..Default::default()
+    };
+    let factory = SandboxFactory::new(course, backend, true, jobs.unsafe_host_build, &start)
+        .map_err(|e| BulkError::Backend {
+            backend: manifest.backend.clone(),
+            message: format!("{e:#}"),
         })?;
     let ctx = Context {
         lab: &lab,

@@ -1,4 +1,5 @@
-//! Every fixture under tests/fixtures gets its expected verdict through the guest.
+//! Every fixture under tests/fixtures gets its expected verdict through the guest, which
+//! is restored from its snapshot.
 
 use grader::fixture::{self, Fixture};
 
@@ -18,6 +19,16 @@ fn run_fixture(lab: &str, case: &str) {
         grader::course::LabKind::Ipc => grader::report::Backend::Qemu,
     };
     assert_eq!(report.backend, want_backend);
+    // Scenario labs run in a guest restored from the snapshot (unless the build failed:
+    // then no guest starts at all).
+    if want_backend == grader::report::Backend::Qemu && report.build.ok {
+        assert_eq!(
+            report.guest_start,
+            Some(grader::report::GuestStart::Restored),
+            "{lab}/{case}: notices {:?}",
+            report.notices
+        );
+    }
     let problems = fx.check(&report);
     assert!(
         problems.is_empty(),
@@ -76,6 +87,7 @@ fixture_tests! {
     lab1_segfault => ("lab1", "segfault");
     lab1_hang => ("lab1", "hang");
     lab1_fake_output => ("lab1", "fake-output");
+    lab1_fresh_guest => ("lab1", "fresh-guest");
     lab2_correct_c => ("lab2", "correct-c");
     lab2_correct_rust => ("lab2", "correct-rust");
     lab2_skeleton => ("lab2", "skeleton");

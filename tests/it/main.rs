@@ -11,4 +11,5 @@ mod lab7;
 mod outputs;
 mod overlays;
 mod reports;
+mod snapshot;
 mod util;

@@ -1,14 +1,18 @@
-//! The two ways the agent binary starts: as PID 1 of the guest (job and results at fixed
-//! places, power-off at the end whatever happens), or on the host with explicit files.
+//! The two ways the agent binary starts: as PID 1 of the guest (it boots the machine,
+//! says `ready` on its port, takes one job frame from that port, answers there, and
+//! powers off whatever happens), or on the host with explicit files.
+//!
+//! In the guest the agent holds nothing of a run until the frame arrives: the host may
+//! snapshot the guest while it waits, and start every grading from that snapshot.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use crate::protocol::{AgentEvent, Job, GUEST_JOB_PATH, RESULTS_PORT_NAME};
+use crate::protocol::{AgentEvent, Job, JobFrame, RESULTS_PORT_NAME};
 
-use super::{emit, fatal, hello, run_job, AgentError, Mode};
+use super::{boot, emit, fatal, hello, run_job, AgentError, Mode};
 
 /// Exit code of `grader-agent local` when the agent itself failed.
 pub const EXIT_AGENT_FAILED: u8 = 1;
@@ -47,18 +51,32 @@ pub fn local_main(job_path: &Path, out_path: &Path) -> Result<(), AgentError> {
     serve(job_path, &mut out, Mode::Local)
 }
 
-/// `grader-agent guest`: PID 1 of the guest. Runs `/job/job.json`, writes events to the
-/// results port, and always powers the guest off, after a `Fatal` event on panic.
+/// `grader-agent guest`: PID 1 of the guest. Boots the machine, reports `Ready`, reads
+/// one job frame from the port, runs it, and always powers the guest off, after a
+/// `Fatal` event on failure or panic.
 pub fn guest_main() -> ! {
-    let mut out: Box<dyn Write> = match open_results_port() {
-        Ok(port) => Box::new(port),
+    let times = boot::setup();
+    let port = open_results_port();
+    let mut out: Box<dyn Write> = match port.as_ref().map(File::try_clone) {
+        Ok(Ok(port)) => Box::new(port),
+        Ok(Err(e)) => {
+            eprintln!(
+                "grader-agent: failed to duplicate the results port: {e}; writing to the console"
+            );
+            Box::new(io::stdout())
+        }
         Err(e) => {
-            eprintln!("grader-agent: {e}; writing events to the console");
+            eprintln!("grader-agent: {}; writing to the console", chain(e));
             Box::new(io::stdout())
         }
     };
+    for w in &times.warnings {
+        eprintln!("grader-agent: {w}");
+    }
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        serve(Path::new(GUEST_JOB_PATH), &mut *out, Mode::Guest)
+        emit(&mut *out, &AgentEvent::Ready(times.clone()))?;
+        let mut port = port?;
+        serve_frame(&mut port, &mut *out)
     }));
     match outcome {
         Ok(Ok(())) => {}
@@ -83,6 +101,53 @@ pub fn guest_main() -> ! {
     power_off()
 }
 
+/// Waits for the job frame on `port`, prepares the guest for it, and runs it. A frame
+/// that cannot be read or applied is reported (`Hello`, `Fatal`).
+fn serve_frame(port: &mut File, out: &mut dyn Write) -> Result<(), AgentError> {
+    let frame = JobFrame::read_from(&mut Retrying(port)).map_err(AgentError::Frame);
+    let prepared = frame.and_then(|frame| apply_frame(&frame).map(|()| frame.job));
+    match prepared {
+        Ok(job) => run_job(&job, out, Mode::Guest),
+        Err(e) => {
+            emit(out, &hello())?;
+            emit(out, &fatal(&e))?;
+            Err(e)
+        }
+    }
+}
+
+/// The wall clock, fresh entropy, then the files.
+fn apply_frame(frame: &JobFrame) -> Result<(), AgentError> {
+    let failed = |what: &str| {
+        let what = what.to_owned();
+        move |source| AgentError::Prepare { what, source }
+    };
+    boot::set_wall_clock(frame.wall_clock_ns).map_err(failed("set the wall clock"))?;
+    boot::reseed(&frame.entropy).map_err(failed("reseed the kernel RNG"))?;
+    for file in &frame.files {
+        boot::write_job_file(&file.path, file.mode, &file.data)
+            .map_err(failed(&format!("write {}", file.path)))?;
+    }
+    Ok(())
+}
+
+/// Reads from a virtio port whose host side may not be connected yet: there a read
+/// returns 0 at once, which is not the end of the stream.
+struct Retrying<'a>(&'a mut File);
+
+impl io::Read for Retrying<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Ok(0) if !buf.is_empty() => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     match fatal(e) {
         AgentEvent::Fatal { message } => message,
@@ -90,7 +155,8 @@ fn chain(e: &dyn std::error::Error) -> String {
     }
 }
 
-/// The virtio serial port named `results` (udev-less guests may only have `/dev/vportNpM`).
+/// The virtio serial port named `results`, both ways: the job frame comes in, the events
+/// go out (udev-less guests may only have `/dev/vportNpM`).
 fn open_results_port() -> Result<File, AgentError> {
     let named = Path::new("/dev/virtio-ports").join(RESULTS_PORT_NAME);
     let mut candidates = vec![named, PathBuf::from("/dev/vport0p1")];
@@ -105,7 +171,7 @@ fn open_results_port() -> Result<File, AgentError> {
     }
     let mut last = io::Error::from(io::ErrorKind::NotFound);
     for path in &candidates {
-        match OpenOptions::new().write(true).open(path) {
+        match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => return Ok(f),
             Err(e) => last = e,
         }

@@ -2,6 +2,7 @@
 //! the local backend) and reports what it observed as a stream of JSON-line events. It
 //! only observes; the host judges.
 
+mod boot;
 pub mod entry;
 mod files;
 mod hang;
@@ -71,6 +72,17 @@ pub enum AgentError {
         path: PathBuf,
         /// The JSON error.
         source: serde_json::Error,
+    },
+    /// The job frame did not arrive intact.
+    #[error("failed to receive the job")]
+    Frame(#[source] crate::protocol::FrameError),
+    /// The guest could not be prepared for the job.
+    #[error("failed to {what}")]
+    Prepare {
+        /// What.
+        what: String,
+        /// The OS error.
+        source: io::Error,
     },
     /// The results file or port could not be opened.
     #[error("failed to open the results output {path}")]

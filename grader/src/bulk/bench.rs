@@ -68,7 +68,13 @@ fn throughput(course: &Course, opts: &BenchOptions, dir: &Path, out: &mut dyn Wr
         unsafe_host_build: opts.unsafe_host_build,
     };
     // The guest image and the agent are prepared before the clock starts.
-    SandboxFactory::new(course, opts.backend, true, opts.unsafe_host_build)?;
+    SandboxFactory::new(
+        course,
+        opts.backend,
+        true,
+        opts.unsafe_host_build,
+        &Default::default(),
+    )?;
     let t = Instant::now();
     let summary: Summary = super::run(
         course,
@@ -87,6 +93,13 @@ fn throughput(course: &Course, opts: &BenchOptions, dir: &Path, out: &mut dyn Wr
         summary.rows.len() as f64 * 60.0 / secs
     )?;
     writeln!(out, "  {}", summary.line())?;
+    let (restored, cold) = guest_starts(&bulk.out);
+    if restored + cold > 0 {
+        writeln!(
+            out,
+            "  guests: {restored} restored from the snapshot, {cold} booted cold"
+        )?;
+    }
     match bad.len() {
         0 => writeln!(out, "  every gradebook row matches the expected verdict")?,
         n => writeln!(
@@ -96,6 +109,28 @@ fn throughput(course: &Course, opts: &BenchOptions, dir: &Path, out: &mut dyn Wr
         )?,
     }
     Ok(())
+}
+
+/// How the graded students' guests started, from their reports: (restored, cold).
+fn guest_starts(results: &Path) -> (usize, usize) {
+    let Ok(students) = std::fs::read_dir(results.join("students")) else {
+        return (0, 0);
+    };
+    let mut counts = (0, 0);
+    for student in students.flatten() {
+        let Ok(bytes) = std::fs::read(student.path().join("report.json")) else {
+            continue;
+        };
+        let Ok(report) = serde_json::from_slice::<crate::report::GradeReport>(&bytes) else {
+            continue;
+        };
+        match report.guest_start {
+            Some(crate::report::GuestStart::Restored) => counts.0 += 1,
+            Some(crate::report::GuestStart::Cold) => counts.1 += 1,
+            None => {}
+        }
+    }
+    counts
 }
 
 /// A full-marks Rust fixture of the lab, materialized `n` times (distinct directories,

@@ -458,11 +458,18 @@ pub fn begin(
     events: &mut dyn Subscriber,
 ) -> Result<Begun, BulkError> {
     let start = Instant::now();
-    let factory = SandboxFactory::new(course, opts.backend, opts.quiet, opts.unsafe_host_build)
-        .map_err(|e| BulkError::Backend {
-            backend: format!("{:?}", opts.backend).to_lowercase(),
-            message: format!("{e:#}"),
-        })?;
+    let guests = crate::session::GuestStartOptions::default();
+    let factory = SandboxFactory::new(
+        course,
+        opts.backend,
+        opts.quiet,
+        opts.unsafe_host_build,
+        &guests,
+    )
+    .map_err(|e| BulkError::Backend {
+        backend: format!("{:?}", opts.backend).to_lowercase(),
+        message: format!("{e:#}"),
+    })?;
     let run = Run::open(course, opts, factory.name())?;
     run.record_unprepared(&factory)?;
     let tasks = run.pending();

@@ -77,6 +77,8 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
         spec_sha256: ctx.engine.spec_sha256().to_owned(),
         notices: Vec::new(),
         guest_ms: None,
+        guest_start: None,
+        guest_phases: None,
     }
 }
 

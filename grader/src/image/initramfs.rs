@@ -52,6 +52,11 @@ pub fn assemble(inputs: &Inputs) -> Result<Tree, ImageError> {
         &inputs.config.busybox.package,
     )?;
     tree.file(busybox, 0o755, data)?;
+    let busybox_host = resolve_in(root_of(inputs, &inputs.config.busybox.package)?, busybox)
+        .ok_or_else(|| ImageError::MissingFile {
+            package: inputs.config.busybox.package.clone(),
+            path: busybox.into(),
+        })?;
     if busybox != "bin/busybox" {
         tree.symlink("bin/busybox", &format!("/{busybox}"))?;
     }
@@ -64,7 +69,47 @@ pub fn assemble(inputs: &Inputs) -> Result<Tree, ImageError> {
         &inputs.config.kernel.optional_modules,
     )?;
     add_extras(&mut tree, inputs)?;
+    add_applets(&mut tree, &list_applets(&busybox_host)?)?;
     Ok(tree)
+}
+
+/// The applets a static busybox offers, as paths (`bin/ls`, `usr/bin/tac`…): what
+/// `busybox --install -s` would link, asked of the binary itself at build time so the
+/// guest's `/init` need not run it at every boot.
+fn list_applets(busybox: &Path) -> Result<Vec<String>, ImageError> {
+    let program = busybox.display().to_string();
+    let out = std::process::Command::new(busybox)
+        .arg("--list-full")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| ImageError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(ImageError::Tool {
+            program,
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .map(|l| l.trim().trim_start_matches('/').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// A symlink to `/bin/busybox` for every applet path not taken by a real file (GNU
+/// `tac` stays GNU), as `busybox --install -s` does.
+fn add_applets(tree: &mut Tree, applets: &[String]) -> Result<(), ImageError> {
+    for applet in applets {
+        if !tree.contains(applet) {
+            tree.symlink(applet, "/bin/busybox")?;
+        }
+    }
+    Ok(())
 }
 
 /// Directories, device node and `/etc` files every guest has.
@@ -282,6 +327,20 @@ fn read_file(path: &Path) -> Result<(Vec<u8>, u32), ImageError> {
 mod tests {
     use super::*;
     use crate::image::scratch::ScratchDir;
+
+    #[test]
+    fn applet_links_never_replace_real_files() {
+        let mut tree = Tree::new();
+        tree.file("usr/bin/tac", 0o755, b"GNU".to_vec()).unwrap();
+        tree.file("bin/busybox", 0o755, b"bb".to_vec()).unwrap();
+        let applets = ["bin/ls".to_owned(), "usr/bin/tac".to_owned()];
+        add_applets(&mut tree, &applets).unwrap();
+        let archive = tree.write(Vec::new()).unwrap();
+        let entries = crate::cpio::tests::parse(&archive);
+        let find = |name: &str| entries.iter().find(|e| e.0 == name).unwrap().3.clone();
+        assert_eq!(find("bin/ls"), b"/bin/busybox");
+        assert_eq!(find("usr/bin/tac"), b"GNU");
+    }
 
     #[test]
     fn symlinks_resolve_inside_the_package_root() {

@@ -30,7 +30,7 @@ use scratch::ScratchDir;
 pub use status::{status, ImageStatus};
 
 /// Bump when the builder lays the image out differently, to invalidate cached images.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 /// Cached images kept besides the current one; older ones are deleted after a build.
 const KEEP_OLD_IMAGES: usize = 2;
 /// Scratch directories of image builds, in the cache directory.

@@ -76,6 +76,7 @@ impl Root {
                 timeout_scale: 1.0,
                 boot_deadline: crate::config::Dur(std::time::Duration::from_secs(1)),
                 accel: "tcg".into(),
+                snapshot: false,
             },
             limits: Default::default(),
             hints: Default::default(),

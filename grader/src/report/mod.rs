@@ -115,6 +115,56 @@ pub struct GradeReport {
     /// Guest boot-to-poweroff time, when a guest was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_ms: Option<u64>,
+    /// How the guest started: restored from its snapshot, or booted cold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_start: Option<GuestStart>,
+    /// Where the guest's time went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_phases: Option<GuestPhases>,
+}
+
+/// How a run's guest started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestStart {
+    /// Restored from the snapshot taken while its agent waited for a job.
+    Restored,
+    /// Booted from the kernel.
+    Cold,
+}
+
+/// Where a guest run's time went, in milliseconds. Host-measured from QEMU's spawn, except
+/// the phases of a cold boot inside the guest, read from its own clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestPhases {
+    /// From QEMU's spawn until the agent had its job: a cold boot then the job's
+    /// delivery, or a restore then the job's delivery.
+    pub start_ms: u64,
+    /// Cold boots: from QEMU's spawn until the agent said it was ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_ms: Option<u64>,
+    /// Cold boots: QEMU's start, the firmware, loading and decompressing the kernel
+    /// (everything before the guest's clock starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qemu_firmware_ms: Option<u64>,
+    /// Cold boots: the kernel's boot, up to the agent's start (`/init` included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_ms: Option<u64>,
+    /// Cold boots: the agent mounting the kernel filesystems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounts_ms: Option<u64>,
+    /// Cold boots: the agent loading the kernel modules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules_ms: Option<u64>,
+    /// Cold boots: waiting for the virtio serial ports' names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports_ms: Option<u64>,
+    /// From the agent having its job to its last event (the scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenarios_ms: Option<u64>,
+    /// From the agent's last event until QEMU was reaped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poweroff_ms: Option<u64>,
 }
 
 impl GradeReport {
@@ -147,6 +197,8 @@ impl GradeReport {
             spec_sha256: spec_sha256.to_string(),
             notices: Vec::new(),
             guest_ms: None,
+            guest_start: None,
+            guest_phases: None,
         }
     }
 

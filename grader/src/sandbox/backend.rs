@@ -43,6 +43,12 @@ pub struct SandboxRun {
     pub events: Vec<AgentEvent>,
     /// Guest boot-to-poweroff time.
     pub guest_ms: Option<u64>,
+    /// How the guest started.
+    pub guest_start: Option<crate::report::GuestStart>,
+    /// Where the guest's time went.
+    pub guest_phases: Option<crate::report::GuestPhases>,
+    /// What the student should know about how the run was made (a cold boot, and why).
+    pub notices: Vec<String>,
     /// The guest console or agent stderr (capped), for diagnosing infrastructure faults.
     pub log: String,
 }

@@ -49,6 +49,27 @@ pub fn tie_to_parent(command: &mut Command, limits: &[Rlimit]) {
     }
 }
 
+/// Lets the child inherit the descriptors `fds` (sockets and files QEMU is told about by
+/// number): they are opened close-on-exec, as Rust opens everything.
+pub fn keep_fds(command: &mut Command, fds: &[std::os::fd::RawFd]) {
+    let fds = fds.to_vec();
+    let hook = move || {
+        for &fd in &fds {
+            // SAFETY: fcntl on a descriptor the parent opened, integers only;
+            // async-signal-safe.
+            if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls fcntl on memory
+    // allocated before the fork.
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
 /// Waits until `deadline` for `child` to exit (polling, so that a child holding its
 /// output open cannot stall the wait); `None` if it is still running.
 pub fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {

@@ -1,18 +1,24 @@
-//! The `qemu` backend: the job and the programs go into a small cpio appended to the base
-//! initramfs, the guest's agent runs the scenarios, events come back over the virtio
-//! serial port. A guest that fails is an infrastructure fault, never the student's.
+//! The `qemu` backend: every grading gets a fresh QEMU guest, restored from the snapshot
+//! of the image taken while its agent waited for a job (see [`super::snapshot`]), or
+//! booted cold when there is no usable snapshot (with a notice saying why, and the
+//! snapshot made again meanwhile). The job frame goes down the agent's virtio serial
+//! port, events come back on it. A guest that fails is an infrastructure fault, never
+//! the student's.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::qemu::{self, Accel, GuestFile, QemuOptions};
+use super::qemu::{self, Accel, Boot, GuestRun, QemuOptions};
+use super::snapshot::{Lookup, Snapshot, SnapshotStore};
 use super::{Sandbox, SandboxError, SandboxRun};
 use crate::image::Image;
-use crate::protocol::{Job, GUEST_BIN_DIR, GUEST_JOB_PATH};
-use crate::report::Backend;
+use crate::protocol::{AgentEvent, FrameFile, Job, GUEST_BIN_DIR};
+use crate::report::{Backend, GuestPhases, GuestStart};
 
 /// Boots tried before a guest that never starts its agent is declared not gradable.
 const BOOT_ATTEMPTS: u32 = 2;
+/// A restored agent has its job within a second; past this the snapshot is deemed broken.
+const RESTORE_HELLO_WITHIN: Duration = Duration::from_secs(20);
 
 /// uid/gid of the `student` user in the guest image.
 pub const GUEST_STUDENT: (u32, u32) = (1000, 1000);
@@ -30,6 +36,11 @@ pub struct GuestSandbox {
     pub boot_deadline: Duration,
     /// Accelerator.
     pub accel: Accel,
+    /// Where the snapshots are; `None`: every run boots cold (`--cold-boot`, or
+    /// `[guest] snapshot = false`).
+    pub snapshots: Option<SnapshotStore>,
+    /// Said in every report when guests boot cold because no snapshot could be made.
+    pub cold_notice: Option<String>,
 }
 
 impl GuestSandbox {
@@ -42,6 +53,173 @@ impl GuestSandbox {
             _ => Accel::Tcg,
         }
     }
+
+    /// QEMU settings for a run with this deadline.
+    pub fn qemu_options(&self, deadline: Duration) -> QemuOptions {
+        QemuOptions {
+            memory_mb: self.memory_mb,
+            deadline,
+            accel: self.accel,
+        }
+    }
+
+    /// The snapshot store for this image and machine under `root` (the deadline bounds a
+    /// snapshot build's boot).
+    pub fn snapshot_store(&self, root: &Path) -> Result<SnapshotStore, qemu::QemuError> {
+        SnapshotStore::new(root, &self.image, &self.qemu_options(self.boot_deadline))
+    }
+
+    /// One run: restored when a good snapshot is there, else cold with a notice.
+    fn start_and_run(&self, frame: Vec<u8>, opts: &QemuOptions) -> Result<Started, SandboxError> {
+        let Some(store) = &self.snapshots else {
+            let run = cold_boot(&self.image, frame, opts)?;
+            return Ok(match &self.cold_notice {
+                Some(notice) => Started::fallback(run, notice.clone()),
+                None => Started::cold(run),
+            });
+        };
+        let why = match store.lookup() {
+            Lookup::Ready(snapshot) => match snapshot.verify() {
+                Ok(()) => match restore(&self.image, &snapshot, frame.clone(), opts) {
+                    Ok(run) => return Ok(Started::restored(run)),
+                    Err(why) => format!("restoring the snapshot failed ({why})"),
+                },
+                Err(why) => format!("the snapshot is unusable ({why})"),
+            },
+            Lookup::Missing => "there is no snapshot of the guest yet".into(),
+            Lookup::Stale(why) => format!("the snapshot is stale ({why})"),
+        };
+        // Made again meanwhile, on the other core, for the gradings that follow.
+        let rebuild = std::thread::spawn({
+            let store = store.clone();
+            move || store.rebuild()
+        });
+        let run = cold_boot(&self.image, frame, opts);
+        let rebuilt = match rebuild.join() {
+            Ok(Ok(Some(_))) => "it was made again",
+            Ok(Ok(None)) => "another grader is making it again",
+            Ok(Err(e)) => {
+                return run.map(|run| {
+                    let why = crate::errors::error_chain(&e);
+                    Started::fallback(
+                        run,
+                        format!("the guest was booted cold: {why}; making it again failed too"),
+                    )
+                })
+            }
+            Err(_) => "making it again crashed",
+        };
+        Ok(Started::fallback(
+            run?,
+            format!("the guest was booted cold: {why}; {rebuilt}"),
+        ))
+    }
+}
+
+/// A finished run and how its guest started.
+struct Started {
+    run: GuestRun,
+    start: GuestStart,
+    notice: Option<String>,
+}
+
+impl Started {
+    fn cold(run: GuestRun) -> Started {
+        Started {
+            run,
+            start: GuestStart::Cold,
+            notice: None,
+        }
+    }
+
+    fn restored(run: GuestRun) -> Started {
+        Started {
+            run,
+            start: GuestStart::Restored,
+            notice: None,
+        }
+    }
+
+    fn fallback(run: GuestRun, notice: String) -> Started {
+        Started {
+            run,
+            start: GuestStart::Cold,
+            notice: Some(notice),
+        }
+    }
+}
+
+/// Boots cold, once more when the agent never said hello (e.g. a kernel panic at boot
+/// on an overloaded host): that failed before running any student code.
+fn cold_boot(image: &Image, frame: Vec<u8>, opts: &QemuOptions) -> Result<GuestRun, SandboxError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let run = qemu::run_guest(image, Boot::Cold, Some(frame.clone()), opts, None)
+            .map_err(|e| SandboxError::Guest(crate::errors::error_chain(&e)))?;
+        if run.marks.hello.is_some() || attempts == BOOT_ATTEMPTS {
+            return Ok(run);
+        }
+    }
+}
+
+/// Restores `snapshot`; `Err` says why the snapshot did not give a working guest.
+fn restore(
+    image: &Image,
+    snapshot: &Snapshot,
+    frame: Vec<u8>,
+    opts: &QemuOptions,
+) -> Result<GuestRun, String> {
+    let (ram, state) = (snapshot.ram(), snapshot.state());
+    let boot = Boot::Restore {
+        ram: &ram,
+        state: &state,
+    };
+    let run = qemu::run_guest(image, boot, Some(frame), opts, Some(RESTORE_HELLO_WITHIN))
+        .map_err(|e| crate::errors::error_chain(&e))?;
+    if run.marks.hello.is_some() {
+        return Ok(run);
+    }
+    let said = run.qemu_stderr.trim();
+    Err(if run.no_hello {
+        format!(
+            "its agent did not answer within {} s",
+            RESTORE_HELLO_WITHIN.as_secs()
+        )
+    } else if said.is_empty() {
+        "QEMU exited before the agent answered".into()
+    } else {
+        format!("QEMU said: {}", said.lines().last().unwrap_or(said))
+    })
+}
+
+/// The run's phases: host marks, and for a cold boot the guest's own boot times.
+fn phases(run: &GuestRun, events: &[AgentEvent], start: GuestStart) -> GuestPhases {
+    let ms = |d: Duration| d.as_millis() as u64;
+    let marks = run.marks;
+    let hello = marks.hello.map_or(0, ms);
+    let mut phases = GuestPhases {
+        start_ms: hello,
+        scenarios_ms: marks
+            .done
+            .zip(marks.hello)
+            .map(|(d, h)| ms(d.saturating_sub(h))),
+        poweroff_ms: marks.done.map(|d| ms(run.duration.saturating_sub(d))),
+        ..Default::default()
+    };
+    let boot = events.iter().find_map(|e| match e {
+        AgentEvent::Ready(times) => Some(times),
+        _ => None,
+    });
+    if let (GuestStart::Cold, Some(ready), Some(boot)) = (start, marks.ready, boot) {
+        phases.ready_ms = Some(ms(ready));
+        phases.qemu_firmware_ms = Some(ms(ready).saturating_sub(boot.ready_ms));
+        phases.kernel_ms = Some(boot.agent_start_ms);
+        phases.mounts_ms = Some(boot.mounts_ms);
+        phases.modules_ms = Some(boot.modules_ms);
+        phases.ports_ms = Some(boot.ports_ms);
+    }
+    phases
 }
 
 impl Sandbox for GuestSandbox {
@@ -62,7 +240,7 @@ impl Sandbox for GuestSandbox {
     }
 
     fn phase_name(&self) -> &'static str {
-        "booting the guest and running the scenarios"
+        "starting the guest and running the scenarios"
     }
 
     fn guest_image(&self) -> Option<&Image> {
@@ -75,55 +253,32 @@ impl Sandbox for GuestSandbox {
         programs: &[(String, PathBuf)],
         _work: &Path,
     ) -> Result<SandboxRun, SandboxError> {
-        let mut files = vec![GuestFile {
-            path: GUEST_JOB_PATH.into(),
-            data: serde_json::to_vec(job).map_err(|e| SandboxError::Start(e.to_string()))?,
-            mode: 0o644,
-        }];
+        let mut files = Vec::new();
         for (name, path) in programs {
             let data = std::fs::read(path).map_err(|source| SandboxError::Prepare {
                 path: path.clone(),
                 source,
             })?;
-            files.push(GuestFile {
+            files.push(FrameFile {
                 path: format!("{GUEST_BIN_DIR}/{name}"),
-                data,
                 mode: 0o755,
+                data,
             });
         }
+        let frame = qemu::frame_for(job, files)
+            .map_err(|e| SandboxError::Start(crate::errors::error_chain(&e)))?;
         let deadline = job.whole_run_deadline(self.boot_deadline);
-        let opts = QemuOptions {
-            memory_mb: self.memory_mb,
-            deadline,
-            accel: self.accel,
-        };
-        // A guest whose agent never said hello failed before running any student code
-        // (e.g. a kernel panic at boot on an overloaded host): boot it once more.
-        let mut attempts = 0;
-        let (run, events, log) = loop {
-            attempts += 1;
-            let run = qemu::run_guest(&self.image, &files, &opts)
-                .map_err(|e| SandboxError::Guest(crate::errors::error_chain(&e)))?;
-            let events = crate::protocol::parse_events(&run.results);
-            let mut log = run.console.clone();
-            if !run.qemu_stderr.trim().is_empty() {
-                log.push_str("\nqemu: ");
-                log.push_str(&run.qemu_stderr);
-            }
-            let started = events
-                .iter()
-                .any(|e| matches!(e, crate::protocol::AgentEvent::Hello { .. }));
-            if started || attempts == BOOT_ATTEMPTS {
-                break (run, events, log);
-            }
-        };
-        if run.timed_out
-            && !events
-                .iter()
-                .any(|e| matches!(e, crate::protocol::AgentEvent::Done))
-        {
+        let started = self.start_and_run(frame, &self.qemu_options(deadline))?;
+        let run = &started.run;
+        let events = crate::protocol::parse_events(&run.results);
+        let mut log = run.console.clone();
+        if !run.qemu_stderr.trim().is_empty() {
+            log.push_str("\nqemu: ");
+            log.push_str(&run.qemu_stderr);
+        }
+        if run.timed_out && !events.iter().any(|e| matches!(e, AgentEvent::Done)) {
             let tail = SandboxRun {
-                log: log.clone(),
+                log,
                 ..Default::default()
             }
             .log_tail();
@@ -133,8 +288,11 @@ impl Sandbox for GuestSandbox {
             });
         }
         Ok(SandboxRun {
-            events,
             guest_ms: Some(run.duration.as_millis() as u64),
+            guest_start: Some(started.start),
+            guest_phases: Some(phases(run, &events, started.start)),
+            notices: started.notice.into_iter().collect(),
+            events,
             log,
         })
     }

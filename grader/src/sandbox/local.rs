@@ -178,8 +178,8 @@ impl Sandbox for LocalSandbox {
         }
         Ok(SandboxRun {
             events: crate::protocol::parse_events(&out.stdout),
-            guest_ms: None,
             log,
+            ..Default::default()
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod guest;
 pub mod jail;
 pub mod local;
 pub mod qemu;
+pub mod snapshot;
 
 mod backend;
 pub use backend::{Sandbox, SandboxError, SandboxRun};

@@ -90,6 +90,49 @@ impl QemuLine {
         ])
     }
 
+    /// A virtio serial port named `name` connected to the host through a socket QEMU
+    /// inherits as descriptor `fd` (one end of a socketpair), both ways: the host writes
+    /// the job frame, the agent its events.
+    pub fn port_to_fd(&mut self, name: &str, fd: i32) -> &mut QemuLine {
+        if self.serial_ports == 0 {
+            self.args(["-device", "virtio-serial-pci"]);
+        }
+        self.serial_ports += 1;
+        let id = format!("port{}", self.serial_ports);
+        self.args(["-chardev".to_owned(), format!("socket,id={id},fd={fd}")])
+            .args([
+                "-device".to_owned(),
+                format!("virtserialport,chardev={id},name={name}"),
+            ])
+    }
+
+    /// Guest RAM backed by the file `path`: `shared` maps it `MAP_SHARED` (the guest
+    /// writes the file: how a snapshot's memory is made), otherwise `MAP_PRIVATE` (the
+    /// guest starts from the file's content and its writes stay its own: how every
+    /// restored guest maps one snapshot without touching it).
+    pub fn ram_file(&mut self, memory_mb: u32, path: &Path, shared: bool) -> &mut QemuLine {
+        let share = if shared { "on" } else { "off" };
+        self.args([
+            "-object".to_owned(),
+            format!(
+                "memory-backend-file,id=ram0,size={memory_mb}M,mem-path={},share={share}",
+                escape_option(path)
+            ),
+            "-machine".to_owned(),
+            "memory-backend=ram0".to_owned(),
+        ])
+    }
+
+    /// A QMP monitor on the inherited socket descriptor `fd`.
+    pub fn qmp_fd(&mut self, fd: i32) -> &mut QemuLine {
+        self.args([
+            "-chardev".to_owned(),
+            format!("socket,id=qmp,fd={fd}"),
+            "-mon".to_owned(),
+            "chardev=qmp,mode=control".to_owned(),
+        ])
+    }
+
     /// The arguments so far.
     pub fn as_args(&self) -> &[OsString] {
         &self.args
@@ -126,6 +169,24 @@ mod tests {
         assert_eq!(args.iter().filter(|a| *a == "virtio-serial-pci").count(), 1);
         assert!(args.contains(&"file,id=port1,path=/tmp/a,,b/r".to_owned()));
         assert!(args.contains(&"virtserialport,chardev=port2,name=job".to_owned()));
+    }
+
+    #[test]
+    fn snapshot_parts_name_their_descriptors_and_memory_file() {
+        let mut line = QemuLine::new();
+        line.port_to_fd("results", 5)
+            .ram_file(256, Path::new("/c/a,b/ram"), false)
+            .qmp_fd(7);
+        let args = strings(&line);
+        assert!(args.contains(&"socket,id=port1,fd=5".to_owned()));
+        assert!(args.contains(&"virtserialport,chardev=port1,name=results".to_owned()));
+        assert!(args.contains(
+            &"memory-backend-file,id=ram0,size=256M,mem-path=/c/a,,b/ram,share=off".to_owned()
+        ));
+        assert!(args
+            .windows(2)
+            .any(|w| w == ["-machine", "memory-backend=ram0"]));
+        assert!(args.contains(&"socket,id=qmp,fd=7".to_owned()));
     }
 
     #[test]
