@@ -48,6 +48,14 @@ struct Sample {
     starts: Vec<Option<GuestStart>>,
 }
 
+/// Each timed grading's guest start (QEMU spawn until the agent holds its job), in seconds.
+fn start_secs(s: &Sample) -> Vec<f64> {
+    s.phases
+        .iter()
+        .map(|p| p.start_ms as f64 / 1000.0)
+        .collect()
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -126,12 +134,7 @@ fn gradings(
         wall(Mode::Restored) / local,
         wall(Mode::Cold) / local
     )?;
-    let restored = &samples[0].1;
-    let ready: Vec<f64> = restored
-        .phases
-        .iter()
-        .map(|p| p.start_ms as f64 / 1000.0)
-        .collect();
+    let ready = start_secs(&samples[0].1);
     writeln!(
         out,
         "restore to agent ready (QEMU spawn until the agent holds its job): median {:.3} s (min {:.3}, max {:.3})",
@@ -212,11 +215,7 @@ fn line(mode: Mode, s: &Sample, runs: u32, lab: &str, out: &mut dyn Write) -> Re
     let extra = if s.guest.is_empty() {
         String::new()
     } else {
-        let start: Vec<f64> = s
-            .phases
-            .iter()
-            .map(|p| p.start_ms as f64 / 1000.0)
-            .collect();
+        let start = start_secs(s);
         format!(
             ", of which guest start→poweroff {:.2} s (start until the agent has its job {:.2} s)",
             median(s.guest.clone()),
@@ -311,18 +310,24 @@ fn timed_builds(
     Ok(median(times))
 }
 
-/// The lab's solution in each language.
-fn solutions(course: &Course, lab: &LabEntry) -> Vec<(Language, PathBuf)> {
-    let mut out = Vec::new();
-    for s in &lab.solutions {
+/// The lab's first solution in each language: (language, its course path, the
+/// directory to build — materialised under `work` when it is stored as an overlay).
+fn solutions(
+    course: &Course,
+    lab: &LabEntry,
+    work: &Path,
+) -> Result<Vec<(Language, PathBuf, PathBuf)>> {
+    let mut out: Vec<(Language, PathBuf, PathBuf)> = Vec::new();
+    for (i, s) in lab.solutions.iter().enumerate() {
         let dir = course.path(s);
-        if let Ok(lang) = build::detect(&dir) {
-            if !out.iter().any(|(l, _)| *l == lang) {
-                out.push((lang, dir));
+        let staged = crate::overlay::stage(course, &dir, &work.join(format!("solution{i}")))?;
+        if let Ok(lang) = build::detect(&staged.dir) {
+            if !out.iter().any(|(l, ..)| *l == lang) {
+                out.push((lang, dir, staged.dir));
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn percent(jailed: f64, host: f64) -> String {
@@ -349,9 +354,9 @@ fn builds(
         ..build.clone()
     };
     let work = scratch_dir(course, "bench-build")?;
-    for (lang, dir) in solutions(course, lab) {
-        let jailed = timed_builds(build, &dir, programs, &work.join("jailed"), runs)?;
-        let plain = timed_builds(&host, &dir, programs, &work.join("host"), runs)?;
+    for (lang, dir, tree) in solutions(course, lab, &work)? {
+        let jailed = timed_builds(build, &tree, programs, &work.join("jailed"), runs)?;
+        let plain = timed_builds(&host, &tree, programs, &work.join("host"), runs)?;
         writeln!(
             out,
             "build {} {:?} ({}) x{runs}: median {jailed:.2} s in the jail, {plain:.2} s on the host: the jail costs {}",
@@ -365,7 +370,7 @@ fn builds(
                 deps: build.deps.unshared(),
                 ..build.clone()
             };
-            let cold = timed_builds(&own, &dir, programs, &work.join("cold"), runs)?;
+            let cold = timed_builds(&own, &tree, programs, &work.join("cold"), runs)?;
             writeln!(
                 out,
                 "marginal Rust build in the jail: {jailed:.2} s with the shared read-only dependencies, {cold:.2} s compiling its own ({:.1}x)",

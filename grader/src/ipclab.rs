@@ -176,9 +176,6 @@ impl IpcLab {
         events: &mut dyn Subscriber,
     ) -> Result<GradeReport, GradeError> {
         let start = Instant::now();
-        if !opts.submission.is_dir() {
-            return Err(GradeError::NoSubmission(opts.submission.clone()));
-        }
         let seed = opts.seed.unwrap_or_else(fresh_seed);
         let vars = params::draw(&self.pinned.spec.params, seed)
             .map_err(|message| self.spec_error(message))?;

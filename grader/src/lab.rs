@@ -140,7 +140,8 @@ pub trait LabKindSpec: std::fmt::Debug + Send + Sync + Sized {
     fn outline(&self) -> String;
     /// The hint levels of everything scored, in order.
     fn hints(&self) -> Vec<ScenarioHints>;
-    /// Grades one submission of `lab` (see [`LabEngine::grade`]).
+    /// Grades one submission of `lab` (see [`LabEngine::grade`]); the submission
+    /// directory exists.
     fn grade(
         lab: &LoadedLab<Self>,
         sandbox: &dyn Sandbox,
@@ -198,6 +199,9 @@ impl<S: LabKindSpec> LabEngine for LoadedLab<S> {
         opts: &GradeOptions,
         events: &mut dyn Subscriber,
     ) -> Result<GradeReport, GradeError> {
+        if !opts.submission.is_dir() {
+            return Err(GradeError::NoSubmission(opts.submission.clone()));
+        }
         S::grade(self, sandbox, opts, events)
     }
 }

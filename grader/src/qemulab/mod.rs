@@ -103,9 +103,6 @@ fn grade(
     events: &mut dyn Subscriber,
 ) -> Result<GradeReport, GradeError> {
     let start = Instant::now();
-    if !opts.submission.is_dir() {
-        return Err(GradeError::NoSubmission(opts.submission.clone()));
-    }
     let seed = opts.seed.unwrap_or_else(fresh_seed);
     let mut params = params::draw(&pinned.spec.params, seed);
     let mut report = GradeReport::start(
