@@ -379,7 +379,11 @@ fn locate_base(
         .ok()
         .filter(|d| d.is_dir())
         .ok_or_else(missing)?;
-    if !dir.starts_with(&root) {
+    // A base written as a plain relative path (no `..`) names a place inside the course
+    // even when the course links that place elsewhere (a course directory made of links
+    // to a shared checkout): the links are the teacher's. Only `..` or an absolute path
+    // must resolve back inside the root.
+    if !is_inside(rel) && !dir.starts_with(&root) {
         return Err(OverlayError::BaseOutside {
             manifest: manifest.to_owned(),
             base: dir,
