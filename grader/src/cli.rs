@@ -87,10 +87,12 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let mut report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
     let _ = crate::sandbox::jail::force_remove(&work);
     // The student's own reports reveal the hints asked for; CI formats stay at level 1.
+    // They are also the runs whose score `cargo grader progress` keeps.
     if matches!(cmd.format, Format::Human | Format::Json) {
-        let loaded = load_hint_state(&course);
+        let mut state = load_hint_state(&course).state;
         let hints = grade::engine(&course, &lab)?.hints();
-        crate::hints::apply_progress(&course, &lab, &hints, &mut report, &loaded.state);
+        crate::hints::apply_progress(&course, &lab, &hints, &mut report, &state);
+        record_score(&course, &mut state, &report);
     }
     render(&report, cmd)?;
     Ok(report.exit_code())
@@ -144,13 +146,38 @@ fn github(report: &GradeReport, buf: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-/// The student's hint progress; a warning about an unusable file goes to stderr.
-fn load_hint_state(course: &Course) -> crate::hints::Loaded {
-    let loaded = crate::hints::HintState::load(&crate::hints::state_path(&course.root));
+/// The student's state (hints, scores); a warning about an unusable file goes to stderr.
+pub fn load_hint_state(course: &Course) -> crate::hints::Loaded {
+    let loaded = crate::hints::StudentState::load(&crate::hints::state_path(&course.root));
     if let Some(w) = &loaded.warning {
         eprintln!("warning: {w}");
     }
     loaded
+}
+
+/// Keeps a gradable run's score in the student's state file; failing to save it is a
+/// warning, never a failed grading.
+pub fn record_score(course: &Course, state: &mut crate::hints::StudentState, report: &GradeReport) {
+    if !report.gradable {
+        return;
+    }
+    let record = crate::hints::state::ScoreRecord {
+        score: report.score,
+        max_score: report.max_score,
+        at: crate::hints::state::now(),
+    };
+    state.record_score(&report.lab, record);
+    if let Err(e) = state.save(&crate::hints::state_path(&course.root)) {
+        eprintln!("warning: {e}");
+    }
+}
+
+/// `cargo grader progress`: the best and last score of every lab.
+pub fn progress(cwd: &Path) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let state = load_hint_state(&course).state;
+    report::progress::write(&course, &state, &mut std::io::stdout().lock())?;
+    Ok(EXIT_FULL_MARKS)
 }
 
 /// `cargo grader hint LAB [SCENARIO]`: reveals the next hint level of a scenario, or

@@ -23,7 +23,7 @@ enum CargoCli {
     version,
     about = "Grade an AISE lab: build it, run its scenarios in a QEMU guest, score them.",
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host in the jail (faster)\n  cargo grader lab1 --lang c             grade the C skeleton labs/lab1-msgq/c\n  cargo grader hint lab1 SCENARIO        the next hint level of a failing scenario\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit\n  cargo grader list | doctor | check | bench | image status"
+    after_help = "Examples:\n  cargo grader lab1                      grade labs/lab1-msgq in the guest\n  cargo grader bulk lab1 SUBMISSIONS --out RESULTS   grade a class (see docs/instructors.md)\n  cargo grader msgq --backend local      same lab, on this host in the jail (faster)\n  cargo grader lab1 --lang c             grade the C skeleton labs/lab1-msgq/c\n  cargo grader watch lab1               regrade at every save (q quits, h hint, r regrade)\n  cargo grader hint lab1 SCENARIO        the next hint level of a failing scenario\n  cargo grader progress                  your best score in every lab\n  cargo grader lab1 --submission ../alice --format json\n  cargo grader solution lab1 --out /tmp/lab1   the reference solution, to edit\n  cargo grader list | doctor | check | bench | image status"
 )]
 struct GraderArgs {
     #[command(subcommand)]
@@ -124,6 +124,8 @@ enum Command {
         /// Scenario name (as in the report); omit it to list them.
         scenario: Option<String>,
     },
+    /// Your best and last score in every lab, with their dates (from `.grader/state.json`).
+    Progress,
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
     /// Write a lab's reference solution, materialised (skeleton + the solution's own
@@ -371,6 +373,7 @@ fn run(args: GraderArgs) -> Result<i32> {
             unsafe_host_build,
         }) => cli::bench(&cwd, &lab, runs, phases, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
+        Some(Command::Progress) => cli::progress(&cwd),
         Some(Command::Solution { lab, lang, out }) => {
             let lang = lang.map(|l| match l {
                 LangArg::Rust => Language::Rust,

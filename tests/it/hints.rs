@@ -76,8 +76,13 @@ fn the_hint_command_reveals_the_levels_in_order_and_reports_follow_it() {
     );
     let saved = std::fs::read_to_string(&state).unwrap();
     let v: serde_json::Value = serde_json::from_str(&saved).unwrap();
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["format_version"], 2);
     assert_eq!(v["labs"]["lab1"]["revealed"][SCENARIO], 2, "{saved}");
+    let best = &v["labs"]["lab1"]["best"];
+    assert!(
+        best["score"].as_u64().unwrap() < best["max_score"].as_u64().unwrap(),
+        "the human run's score is kept: {saved}"
+    );
     reveal("that was the last hint for recv_type_negative (3/3)");
     reveal("no more hints for recv_type_negative: all 3 are shown");
     let json = grade(&root(), &sub, &state, "json");
@@ -97,6 +102,18 @@ fn the_hint_command_reveals_the_levels_in_order_and_reports_follow_it() {
             .any(|l| l.contains("ftok") && l.ends_with("1/3")),
         "{stdout}"
     );
+    let out = grader_with_state(&root(), &["progress"], &state);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let want = format!(
+        "  lab1  msgq    best {}/{} on ",
+        best["score"], best["max_score"]
+    );
+    assert!(stdout.contains(&want), "want {want:?} in:\n{stdout}");
+    assert!(
+        stdout.contains("  lab2  shm     not graded yet"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -108,7 +125,7 @@ fn a_corrupted_state_file_is_a_warning_and_a_fresh_start() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("warning: ignoring the hint progress in")
+        stderr.contains("warning: ignoring the student state in")
             && stderr.contains("not a valid state file"),
         "{stderr}"
     );

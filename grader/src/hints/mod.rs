@@ -14,7 +14,7 @@ use crate::course::{Course, HintPolicy, LabEntry};
 pub use crate::report::hints::{Revealed, ScenarioHints};
 use crate::report::GradeReport;
 use crate::score::Status;
-pub use state::{state_path, HintState, Loaded, StateError};
+pub use state::{state_path, Loaded, StateError, StudentState};
 
 /// Failures of the hint commands.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ pub fn apply_progress(
     lab: &LabEntry,
     hints: &[ScenarioHints],
     report: &mut GradeReport,
-    state: &HintState,
+    state: &StudentState,
 ) {
     apply(report, hints, course.hints, &|name| {
         state.revealed(&lab.id, name)
@@ -105,7 +105,7 @@ pub fn reveal_next(
     lab: &LabEntry,
     hints: Vec<ScenarioHints>,
     scenario: &str,
-    state: &mut HintState,
+    state: &mut StudentState,
 ) -> Result<Revealed, HintError> {
     let scenario = find(lab, hints, scenario)?;
     let total = scenario.levels.len();
@@ -133,7 +133,7 @@ pub fn progress(
     course: &Course,
     lab: &LabEntry,
     hints: Vec<ScenarioHints>,
-    state: &HintState,
+    state: &StudentState,
 ) -> Result<Vec<(ScenarioHints, usize)>, HintError> {
     if course.hints == HintPolicy::None {
         return Err(HintError::Disabled {

@@ -8,6 +8,7 @@ pub mod hints;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod progress;
 
 use serde::{Deserialize, Serialize};
 
