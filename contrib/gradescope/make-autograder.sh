@@ -24,7 +24,13 @@ cargo grader list | awk -v lab="$LAB" '$1 == lab { found = 1 } END { exit !found
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 mkdir -p "$STAGE/course"
-tar --exclude=./target --exclude=./.git --exclude=./vm-images/cache -cf - . | tar -xf - -C "$STAGE/course"
+# No reference solution, fixture or history in the zip: the student's code runs in this
+# image without the build jail (run_autograder) and could read them.
+tar --exclude=./target --exclude=./.git --exclude=./vm-images/cache \
+    --exclude=./solutions --exclude=./tests --exclude=./.grader -cf - . | tar -xf - -C "$STAGE/course"
+for leak in solutions tests .git; do
+    [ ! -e "$STAGE/course/$leak" ] || { echo "make-autograder: $leak/ would leak into the zip" >&2; exit 2; }
+done
 mkdir -p "$STAGE/course/vm-images/cache"
 cp -r vm-images/cache/debs "$STAGE/course/vm-images/cache/"
 [ -f vm-images/cache/kernel-package ] && cp vm-images/cache/kernel-package "$STAGE/course/vm-images/cache/"

@@ -273,6 +273,21 @@ pub fn solution(
     Ok(EXIT_FULL_MARKS)
 }
 
+/// `cargo grader handout [LABS…] --out DIR --course-repo OWNER/NAME`.
+pub fn handout(cwd: &Path, opts: &crate::handout::HandoutOptions) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let h = crate::handout::write(&course, opts)?;
+    println!(
+        "handout of {} written to {} ({} files): skeletons, READMEs, pinned specs, the grader, .github/workflows/grade.yml on {}@{}; no solutions, no fixtures",
+        h.labs.join(", "),
+        opts.out.display(),
+        h.files,
+        opts.course_repo,
+        opts.course_ref
+    );
+    Ok(EXIT_FULL_MARKS)
+}
+
 /// `cargo grader doctor`.
 pub fn doctor(cwd: &Path) -> Result<i32> {
     let findings = crate::doctor::diagnose(cwd);

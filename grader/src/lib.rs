@@ -16,6 +16,7 @@ pub mod errors;
 pub mod events;
 pub mod fixture;
 pub mod grade;
+pub mod handout;
 pub mod hints;
 pub mod image;
 pub mod ipclab;

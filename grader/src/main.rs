@@ -126,6 +126,22 @@ enum Command {
     },
     /// Your best and last score in every lab, with their dates (from `.grader/state.json`).
     Progress,
+    /// Write the starter repository students get: the labs' skeletons (Rust and C),
+    /// READMEs and pinned specs, the grader, the GitHub workflow wired to the course
+    /// repository, a .gitignore; no solutions, no fixtures.
+    Handout {
+        /// Labs to hand out (default: every lab).
+        labs: Vec<String>,
+        /// Directory to create (must not exist or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// The course repository the workflow grades with (`owner/name` on GitHub).
+        #[arg(long)]
+        course_repo: String,
+        /// Its branch or tag (pin a tag for the term).
+        #[arg(long, default_value = "main")]
+        course_ref: String,
+    },
     /// Print the spec hashes to pin in course.toml (after editing a spec on purpose).
     Pin,
     /// Write a lab's reference solution, materialised (skeleton + the solution's own
@@ -374,6 +390,20 @@ fn run(args: GraderArgs) -> Result<i32> {
         }) => cli::bench(&cwd, &lab, runs, phases, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Progress) => cli::progress(&cwd),
+        Some(Command::Handout {
+            labs,
+            out,
+            course_repo,
+            course_ref,
+        }) => cli::handout(
+            &cwd,
+            &grader::handout::HandoutOptions {
+                labs,
+                out,
+                course_repo,
+                course_ref,
+            },
+        ),
         Some(Command::Solution { lab, lang, out }) => {
             let lang = lang.map(|l| match l {
                 LangArg::Rust => Language::Rust,

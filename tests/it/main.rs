@@ -5,6 +5,7 @@ mod architecture;
 mod bulk;
 mod cli;
 mod fixtures;
+mod handout;
 mod hints;
 mod hostile;
 mod lab7;
