@@ -221,7 +221,7 @@ impl Writer {
 const SKIPPED_DIRS: &[&str] = &["target", "cache", ".grader", ".git"];
 
 /// Objects and executables `make` leaves in a C skeleton, editor leftovers.
-fn is_build_output(path: &Path) -> bool {
+pub fn is_build_output(path: &Path) -> bool {
     let name = path
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());

@@ -34,3 +34,4 @@ pub mod session;
 pub mod similarity;
 pub mod slurm;
 pub mod spec;
+pub mod watch;
