@@ -71,21 +71,14 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
         )
     })?;
     let build = build_host(&course, cmd.unsafe_host_build)?;
-    let work = scratch_dir(&course, &lab.id)?;
-    let start = GuestStartOptions {
-        cold_boot: cmd.cold_boot,
-        ..Default::default()
-    };
-    let sandbox = make_sandbox(&course, cmd.backend, &work, cmd.quiet, &build, &start)?;
-    let mut progress = PhaseLines { quiet: cmd.quiet };
-    let opts = GradeOptions {
-        submission,
+    let run = Run {
+        backend: cmd.backend,
         seed: cmd.seed,
-        work: work.clone(),
-        build,
+        quiet: cmd.quiet,
+        cold_boot: cmd.cold_boot,
     };
-    let mut report = grade::grade_any(&course, &lab, sandbox.as_ref(), &opts, &mut progress)?;
-    let _ = crate::sandbox::jail::force_remove(&work);
+    let mut progress = PhaseLines { quiet: cmd.quiet };
+    let mut report = grade_on(&course, &lab, &submission, &build, &run, &mut progress)?;
     // The student's own reports reveal the hints asked for; CI formats stay at level 1.
     // They are also the runs whose score `cargo grader progress` keeps.
     if matches!(cmd.format, Format::Human | Format::Json) {
@@ -96,6 +89,169 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     }
     render(&report, cmd)?;
     Ok(report.exit_code())
+}
+
+/// How one grading runs.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    backend: BackendChoice,
+    seed: Option<u64>,
+    quiet: bool,
+    cold_boot: bool,
+}
+
+/// One grading of `submission` in a scratch directory removed afterwards.
+fn grade_on(
+    course: &Course,
+    lab: &crate::course::LabEntry,
+    submission: &Path,
+    build: &crate::build::BuildHost,
+    run: &Run,
+    progress: &mut dyn crate::events::Subscriber,
+) -> Result<GradeReport> {
+    let work = scratch_dir(course, &lab.id)?;
+    let start = GuestStartOptions {
+        cold_boot: run.cold_boot,
+        ..Default::default()
+    };
+    let sandbox = make_sandbox(course, run.backend, &work, run.quiet, build, &start)?;
+    let opts = GradeOptions {
+        submission: submission.to_owned(),
+        seed: run.seed,
+        work: work.clone(),
+        build: build.clone(),
+    };
+    let report = grade::grade_any(course, lab, sandbox.as_ref(), &opts, progress);
+    let _ = crate::sandbox::jail::force_remove(&work);
+    Ok(report?)
+}
+
+/// `cargo grader watch LAB …`.
+#[derive(Debug, Clone)]
+pub struct WatchCommand {
+    /// Lab id or name.
+    pub lab: String,
+    /// Submission directory.
+    pub submission: Option<PathBuf>,
+    /// `--lang`.
+    pub lang: Option<crate::build::Language>,
+    /// The backend of every run.
+    pub backend: BackendChoice,
+    /// After full marks locally, grade in the guest too.
+    pub then_guest: bool,
+    /// Build and run on this host without the jail when the jail cannot be made.
+    pub unsafe_host_build: bool,
+}
+
+/// The watch loop's grader: the CLI's grading, the student's hint state and scores.
+struct WatchDriver {
+    course: Course,
+    lab: crate::course::LabEntry,
+    submission: PathBuf,
+    build: crate::build::BuildHost,
+    state: crate::hints::StudentState,
+}
+
+impl crate::watch::Driver for WatchDriver {
+    fn grade(&mut self, backend: BackendChoice) -> std::result::Result<GradeReport, String> {
+        let run = Run {
+            backend,
+            seed: None,
+            quiet: true,
+            cold_boot: false,
+        };
+        let discard = &mut crate::events::Discard;
+        let graded = grade_on(
+            &self.course,
+            &self.lab,
+            &self.submission,
+            &self.build,
+            &run,
+            discard,
+        );
+        let mut report = graded.map_err(|e| format!("{e:#}"))?;
+        self.refresh(&mut report);
+        let state = &mut self.state;
+        let record = crate::hints::state::ScoreRecord {
+            score: report.score,
+            max_score: report.max_score,
+            at: crate::hints::state::now(),
+        };
+        if report.gradable {
+            state.record_score(&report.lab, record);
+            // A state that cannot be saved must not stop the loop: the scores stay in memory.
+            let _ = state.save(&crate::hints::state_path(&self.course.root));
+        }
+        Ok(report)
+    }
+
+    fn hint(&mut self, scenario: &str) -> std::result::Result<String, String> {
+        let hints = grade::engine(&self.course, &self.lab)
+            .map_err(|e| e.to_string())?
+            .hints();
+        let r =
+            crate::hints::reveal_next(&self.course, &self.lab, hints, scenario, &mut self.state)
+                .map_err(|e| e.to_string())?;
+        if r.new {
+            self.state
+                .save(&crate::hints::state_path(&self.course.root))
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{}: hint {}/{} revealed",
+                scenario,
+                r.shown,
+                r.scenario.levels.len()
+            ))
+        } else {
+            Ok(format!(
+                "{scenario}: every hint is shown ({})",
+                r.scenario.levels.len()
+            ))
+        }
+    }
+
+    fn refresh(&mut self, report: &mut GradeReport) {
+        if let Ok(engine) = grade::engine(&self.course, &self.lab) {
+            let hints = engine.hints();
+            crate::hints::apply_progress(&self.course, &self.lab, &hints, report, &self.state);
+        }
+    }
+}
+
+/// `cargo grader watch LAB`: regrade at every save until `q`.
+pub fn watch(cwd: &Path, cmd: &WatchCommand) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let lab = course.lab(&cmd.lab)?.clone();
+    let submission =
+        crate::lang::submission_dir(&course, &lab, cwd, cmd.submission.as_deref(), cmd.lang)?;
+    let submission = std::fs::canonicalize(&submission).with_context(|| {
+        format!(
+            "submission directory {} does not exist",
+            submission.display()
+        )
+    })?;
+    let build = build_host(&course, cmd.unsafe_host_build)?;
+    let state = load_hint_state(&course).state;
+    let opts = crate::watch::WatchOptions {
+        dir: submission.clone(),
+        backend: cmd.backend,
+        then_guest: cmd.then_guest,
+        poll: std::time::Duration::from_millis(300),
+    };
+    let mut driver = WatchDriver {
+        course,
+        lab,
+        submission,
+        build,
+        state,
+    };
+    let raw = crate::watch::RawMode::enable()?;
+    let keys = crate::watch::stdin_keys();
+    let ended = crate::watch::run(&mut driver, &opts, &keys, &mut std::io::stdout().lock());
+    drop(raw);
+    println!();
+    ended?;
+    Ok(EXIT_FULL_MARKS)
 }
 
 fn render(report: &GradeReport, cmd: &GradeCommand) -> Result<()> {

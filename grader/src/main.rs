@@ -124,6 +124,29 @@ enum Command {
         /// Scenario name (as in the report); omit it to list them.
         scenario: Option<String>,
     },
+    /// Regrade at every save of the submission (locally, then in the guest once it earns
+    /// full marks), showing the score and the first failing scenario; q quits, h shows
+    /// the next hint, r regrades.
+    Watch {
+        /// Lab id or name.
+        lab: String,
+        /// Directory to watch and grade (default: as for `cargo grader LAB`).
+        #[arg(long, short)]
+        submission: Option<PathBuf>,
+        /// Grade the lab's C or Rust skeleton; with --submission, the language it must be in.
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        /// Where every run goes (local: fast, in the jail on this host).
+        #[arg(long, value_enum, default_value_t = BackendArg::Local)]
+        backend: BackendArg,
+        /// Never grade in the guest, even at full marks locally.
+        #[arg(long)]
+        no_guest: bool,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
+    },
     /// Your best and last score in every lab, with their dates (from `.grader/state.json`).
     Progress,
     /// Write the starter repository students get: the labs' skeletons (Rust and C),
@@ -357,6 +380,13 @@ fn main() -> ExitCode {
     }
 }
 
+fn language(l: LangArg) -> Language {
+    match l {
+        LangArg::Rust => Language::Rust,
+        LangArg::C => Language::C,
+    }
+}
+
 fn backend(b: BackendArg) -> BackendChoice {
     match b {
         BackendArg::Qemu => BackendChoice::Qemu,
@@ -390,6 +420,24 @@ fn run(args: GraderArgs) -> Result<i32> {
         }) => cli::bench(&cwd, &lab, runs, phases, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Progress) => cli::progress(&cwd),
+        Some(Command::Watch {
+            lab,
+            submission,
+            lang,
+            backend: b,
+            no_guest,
+            unsafe_host_build,
+        }) => cli::watch(
+            &cwd,
+            &cli::WatchCommand {
+                lab,
+                submission,
+                lang: lang.map(language),
+                backend: backend(b),
+                then_guest: !no_guest,
+                unsafe_host_build,
+            },
+        ),
         Some(Command::Handout {
             labs,
             out,
