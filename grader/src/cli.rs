@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use crate::course::Course;
 use crate::grade;
 use crate::lab::GradeOptions;
-use crate::progress::{BulkProgress, PhaseLines};
+use crate::progress::BulkProgress;
 use crate::report::{self, GradeReport, EXIT_FULL_MARKS, EXIT_POINTS_LOST};
 use crate::session::{
     build_host, guest_sandbox, make_sandbox, scratch_dir, BackendChoice, GuestStartOptions,
@@ -71,14 +71,23 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
         )
     })?;
     let build = build_host(&course, cmd.unsafe_host_build)?;
+    let scenarios = grade::engine(&course, &lab)?.hints().len();
+    let mut progress = crate::progress::phases(cmd.quiet, scenarios);
+    // With the bar on the terminal the guest's preparation is one of its phases, not lines.
+    let bar = !cmd.quiet && std::io::stderr().is_terminal();
     let run = Run {
         backend: cmd.backend,
         seed: cmd.seed,
-        quiet: cmd.quiet,
+        quiet: cmd.quiet || bar,
         cold_boot: cmd.cold_boot,
     };
-    let mut progress = PhaseLines { quiet: cmd.quiet };
-    let mut report = grade_on(&course, &lab, &submission, &build, &run, &mut progress)?;
+    if bar && cmd.backend == BackendChoice::Qemu {
+        let what = "preparing the guest (agent, image, snapshot)";
+        crate::events::phase(&mut *progress, crate::events::Phase::Step, what);
+    }
+    let graded = grade_on(&course, &lab, &submission, &build, &run, &mut *progress);
+    drop(progress);
+    let mut report = graded?;
     // The student's own reports reveal the hints asked for; CI formats stay at level 1.
     // They are also the runs whose score `cargo grader progress` keeps.
     if matches!(cmd.format, Format::Human | Format::Json) {

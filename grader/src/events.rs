@@ -16,7 +16,8 @@ pub enum Phase {
     Build,
     /// Running the scenarios (booting the guest first, when there is one).
     Scenarios,
-    /// One step of a lab that drives QEMU itself (lab 7): a script, the probe guest.
+    /// One step of a lab that drives QEMU itself (lab 7): a script, the probe guest; or
+    /// getting the guest ready (agent, image, snapshot) before a grading.
     Step,
 }
 

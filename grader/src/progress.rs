@@ -1,6 +1,8 @@
 //! Progress for people, rendered from the run's events: [`PhaseLines`] prints a line on
-//! stderr as each phase of one grading begins; [`BulkProgress`] follows a bulk run — on a
-//! terminal, one redrawn line with a bar, done/total, how many lost points or are not
+//! stderr as each phase of one grading begins; on a terminal [`PhaseBar`] shows instead a
+//! spinner with the phase's elapsed time (preparing the guest image, building, booting)
+//! and a bar over the scenarios ([`phases`] picks one). [`BulkProgress`] follows a bulk
+//! run — on a terminal, an indicatif bar with done/total, how many lost points or are not
 //! gradable, and the ETA; otherwise (a log file, CI) one plain line per finished student.
 
 use std::io::Write;
@@ -24,6 +26,93 @@ impl Subscriber for PhaseLines {
     }
 }
 
+/// A spinner per phase and a bar over the scenarios, on stderr (indicatif draws nothing
+/// when stderr is not a terminal).
+#[derive(Debug)]
+pub struct PhaseBar {
+    bar: indicatif::ProgressBar,
+    scenarios: u64,
+}
+
+const SPIN: &str = "{spinner} {elapsed:>3} {wide_msg}";
+const BAR: &str = "{spinner} {elapsed:>3} [{bar:24}] {pos}/{len} {wide_msg}";
+const BULK: &str = "[{bar:24}] {pos}/{len} · {msg} · {elapsed} · ETA {eta}";
+
+fn style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .expect("the templates are valid")
+        .progress_chars("#>.")
+}
+
+impl PhaseBar {
+    /// A bar for a grading of `scenarios` scenarios (0 when unknown).
+    pub fn new(scenarios: usize) -> PhaseBar {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        PhaseBar {
+            bar,
+            scenarios: scenarios as u64,
+        }
+    }
+
+    /// A phase before the grading proper (the guest image and snapshot) begins.
+    pub fn preparing(&self, what: &str) {
+        self.spin(what);
+    }
+
+    fn spin(&self, what: &str) {
+        self.bar.set_style(style(SPIN));
+        self.bar.set_message(what.to_owned());
+        self.bar.reset_elapsed();
+    }
+
+    /// Removes the bar (before the report is printed).
+    pub fn clear(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Subscriber for PhaseBar {
+    fn event(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::Phase {
+                phase: crate::events::Phase::Scenarios,
+                what,
+            } if self.scenarios > 0 => {
+                self.bar.set_style(style(BAR));
+                self.bar.set_length(self.scenarios);
+                self.bar.set_position(0);
+                self.bar.set_message(what.to_owned());
+                self.bar.reset_elapsed();
+            }
+            Event::Phase { what, .. } => self.spin(what),
+            Event::Scored { result } => {
+                self.bar.inc(1);
+                self.bar.set_message(result.name.clone());
+            }
+            Event::Graded { .. } => self.clear(),
+            Event::Notice { text } => self.bar.println(text),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for PhaseBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The progress of one grading: nothing when quiet, the bar on a terminal, else lines.
+pub fn phases(quiet: bool, scenarios: usize) -> Box<dyn Subscriber> {
+    use std::io::IsTerminal;
+    if !quiet && std::io::stderr().is_terminal() {
+        Box::new(PhaseBar::new(scenarios))
+    } else {
+        Box::new(PhaseLines { quiet })
+    }
+}
+
 /// Counts and clock of a bulk run.
 pub struct BulkProgress {
     total: usize,
@@ -35,6 +124,8 @@ pub struct BulkProgress {
     tty: bool,
     quiet: bool,
     out: Box<dyn Write + Send>,
+    /// On a terminal stderr: the indicatif bar (position, counts, ETA).
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl std::fmt::Debug for BulkProgress {
@@ -54,14 +145,16 @@ pub fn clock(d: Duration) -> String {
 }
 
 impl BulkProgress {
-    /// Progress on stderr, redrawn in place when stderr is a terminal.
+    /// Progress on stderr: an indicatif bar when stderr is a terminal, else lines.
     pub fn stderr(quiet: bool) -> BulkProgress {
         use std::io::IsTerminal;
-        BulkProgress::new(
-            Box::new(std::io::stderr()),
-            std::io::stderr().is_terminal(),
-            quiet,
-        )
+        let mut p = BulkProgress::new(Box::new(std::io::stderr()), false, quiet);
+        if !quiet && std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(0).with_style(style(BULK));
+            bar.enable_steady_tick(Duration::from_millis(500));
+            p.bar = Some(bar);
+        }
+        p
     }
 
     /// Progress on any writer.
@@ -76,6 +169,7 @@ impl BulkProgress {
             tty,
             quiet,
             out,
+            bar: None,
         }
     }
 
@@ -91,6 +185,10 @@ impl BulkProgress {
             ));
         }
         self.draw(None);
+        if let Some(bar) = &self.bar {
+            // Students kept from an earlier run took no time: they must not speed the ETA.
+            bar.reset_eta();
+        }
     }
 
     /// Counts a row that an earlier run finished (so failures include it).
@@ -131,6 +229,10 @@ impl BulkProgress {
     /// A free-form message (kept above the bar on a terminal).
     pub fn say(&mut self, text: &str) {
         if self.quiet {
+            return;
+        }
+        if let Some(bar) = &self.bar {
+            bar.println(format!("bulk: {text}"));
             return;
         }
         if self.tty {
@@ -174,6 +276,18 @@ impl BulkProgress {
         if self.quiet {
             return;
         }
+        if let Some(bar) = &self.bar {
+            if let Some(l) = line {
+                bar.println(l);
+            }
+            bar.set_length(self.total as u64);
+            bar.set_position(self.done as u64);
+            bar.set_message(format!(
+                "{} below max · {} not gradable",
+                self.below_max, self.not_gradable
+            ));
+            return;
+        }
         if self.tty {
             if let Some(l) = line {
                 let _ = writeln!(self.out, "\r\x1b[2K{l}");
@@ -187,7 +301,9 @@ impl BulkProgress {
 
     /// The run is over: leave the bar's line.
     pub fn finish(&mut self) {
-        if self.tty && !self.quiet {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        } else if self.tty && !self.quiet {
             let _ = writeln!(self.out);
         }
     }
@@ -282,5 +398,24 @@ mod tests {
         let eta = p.eta().unwrap().as_secs();
         assert!((79..=81).contains(&eta), "{eta}");
         assert_eq!(clock(Duration::from_secs(65)), "1m05s");
+    }
+
+    #[test]
+    fn the_phase_bar_spins_through_phases_and_counts_the_scenarios_scored() {
+        let mut bar = PhaseBar::new(3);
+        crate::events::phase(&mut bar, crate::events::Phase::Build, "building");
+        assert_eq!(bar.bar.message(), "building");
+        crate::events::phase(&mut bar, crate::events::Phase::Scenarios, "in the guest");
+        assert_eq!(bar.bar.length(), Some(3));
+        let result: crate::score::TestResult = serde_json::from_value(serde_json::json!({
+            "name": "rm", "title": null, "status": "passed", "score": 1, "max_score": 1,
+            "message": "", "hint": null, "duration_ms": 0
+        }))
+        .unwrap();
+        bar.event(&Event::Scored { result: &result });
+        bar.event(&Event::Scored { result: &result });
+        assert_eq!((bar.bar.position(), bar.bar.message()), (2, "rm".into()));
+        bar.clear();
+        assert!(bar.bar.is_finished());
     }
 }

@@ -13,5 +13,5 @@ mod outputs;
 mod overlays;
 mod reports;
 mod snapshot;
-mod watch;
 mod util;
+mod watch;
