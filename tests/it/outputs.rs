@@ -244,6 +244,25 @@ fn the_ci_templates_are_well_formed() {
         workflow.contains("--format github"),
         "the workflow uses the github format"
     );
+    // Student code runs without the jail there: the course's secrets are gone before it.
+    let read = |f: &str| std::fs::read_to_string(contrib.join(f)).unwrap();
+    let before = |text: &str, first: &str, then: &str| {
+        let (a, b) = (text.find(first), text.find(then));
+        assert!(a.is_some() && a < b, "`{first}` must come before `{then}`");
+    };
+    before(
+        &workflow,
+        "rm -rf .course/solutions .course/tests .course/.git",
+        "cargo grader \"$LAB\"",
+    );
+    before(
+        &read("gradescope/run_autograder"),
+        "rm -rf \"$COURSE/solutions\" \"$COURSE/tests\"",
+        "cargo grader \"$LAB\"",
+    );
+    assert!(
+        read("gradescope/make-autograder.sh").contains("--exclude=./solutions --exclude=./tests")
+    );
     let mut blocks = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for line in workflow.lines() {
