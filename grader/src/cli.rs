@@ -179,22 +179,20 @@ impl crate::watch::Driver for WatchDriver {
             discard,
         );
         let mut report = graded.map_err(|e| format!("{e:#}"))?;
+        self.reload();
         self.refresh(&mut report);
-        let state = &mut self.state;
-        let record = crate::hints::state::ScoreRecord {
-            score: report.score,
-            max_score: report.max_score,
-            at: crate::hints::state::now(),
-        };
         if report.gradable {
-            state.record_score(&report.lab, record);
+            self.state.record_score(&report.lab, score_record(&report));
             // A state that cannot be saved must not stop the loop: the scores stay in memory.
-            let _ = state.save(&crate::hints::state_path(&self.course.root));
+            let _ = self
+                .state
+                .save(&crate::hints::state_path(&self.course.root));
         }
         Ok(report)
     }
 
     fn hint(&mut self, scenario: &str) -> std::result::Result<String, String> {
+        self.reload();
         let hints = grade::engine(&self.course, &self.lab)
             .map_err(|e| e.to_string())?
             .hints();
@@ -223,6 +221,16 @@ impl crate::watch::Driver for WatchDriver {
         if let Ok(engine) = grade::engine(&self.course, &self.lab) {
             let hints = engine.hints();
             crate::hints::apply_progress(&self.course, &self.lab, &hints, report, &self.state);
+        }
+    }
+}
+
+impl WatchDriver {
+    /// The state file as it is now: a `cargo grader hint` in another terminal counts.
+    fn reload(&mut self) {
+        let loaded = crate::hints::StudentState::load(&crate::hints::state_path(&self.course.root));
+        if loaded.warning.is_none() {
+            self.state = loaded.state;
         }
     }
 }
@@ -326,14 +334,17 @@ pub fn record_score(course: &Course, state: &mut crate::hints::StudentState, rep
     if !report.gradable {
         return;
     }
-    let record = crate::hints::state::ScoreRecord {
+    state.record_score(&report.lab, score_record(report));
+    if let Err(e) = state.save(&crate::hints::state_path(&course.root)) {
+        eprintln!("warning: {e}");
+    }
+}
+
+fn score_record(report: &GradeReport) -> crate::hints::state::ScoreRecord {
+    crate::hints::state::ScoreRecord {
         score: report.score,
         max_score: report.max_score,
         at: crate::hints::state::now(),
-    };
-    state.record_score(&report.lab, record);
-    if let Err(e) = state.save(&crate::hints::state_path(&course.root)) {
-        eprintln!("warning: {e}");
     }
 }
 

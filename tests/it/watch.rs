@@ -1,6 +1,6 @@
 //! `cargo grader watch` on a pseudo-terminal: it grades, regrades when a file of the
 //! submission is saved (the new score shows), reveals a hint on `h`, and quits on `q`
-//! with exit 0, leaving the terminal as it found it.
+//! with exit 0; its scores count for `cargo grader progress`.
 
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -69,7 +69,7 @@ fn idle_screen(seen: &Mutex<String>, what: &str, ok: impl Fn(&str) -> bool) -> S
     text.rsplit("\x1b[2J").next().unwrap().to_owned()
 }
 
-fn spawn(sub: &std::path::Path, slave: &OwnedFd) -> Child {
+fn spawn(sub: &std::path::Path, state: &std::path::Path, slave: &OwnedFd) -> Child {
     let io = || Stdio::from(slave.try_clone().unwrap());
     Command::new(env!("CARGO_BIN_EXE_cargo-grader"))
         .args([
@@ -83,10 +83,7 @@ fn spawn(sub: &std::path::Path, slave: &OwnedFd) -> Child {
         ])
         .arg(sub)
         .current_dir(root())
-        .env(
-            grader::hints::state::STATE_ENV,
-            tempdir("watch-state").join("state.json"),
-        )
+        .env(grader::hints::state::STATE_ENV, state)
         .stdin(io())
         .stdout(io())
         .stderr(io())
@@ -109,7 +106,8 @@ fn watch_regrades_on_save_shows_the_new_score_and_quits_on_q() {
         std::fs::copy(root().join("labs/lab1-msgq/c").join(f), sub.join(f)).unwrap();
     }
     let (master, slave) = openpty();
-    let mut child = spawn(&sub, &slave);
+    let state = tempdir("watch-state").join("state.json");
+    let mut child = spawn(&sub, &state, &slave);
     drop(slave);
     let seen = collect(&master);
     let mut keys = std::fs::File::from(master.try_clone().unwrap());
@@ -145,4 +143,9 @@ fn watch_regrades_on_save_shows_the_new_score_and_quits_on_q() {
     assert_eq!(status.code(), Some(0));
     let runs = seen.lock().unwrap().matches("grading (local)").count();
     assert_eq!(runs, 2, "one grading at start, one per save");
+    let progress = crate::util::grader_with_state(&root(), &["progress"], &state);
+    let (stdout, _) = crate::util::text(&progress);
+    let want = format!("lab1  msgq    best {max}/{max} on ");
+    assert!(stdout.contains(&want), "watch runs count:\n{stdout}");
+    assert!(stdout.contains("✔ full marks"), "{stdout}");
 }
