@@ -352,7 +352,20 @@ fn score_record(report: &GradeReport) -> crate::hints::state::ScoreRecord {
 pub fn progress(cwd: &Path) -> Result<i32> {
     let course = Course::discover(cwd)?;
     let state = load_hint_state(&course).state;
-    report::progress::write(&course, &state, &mut std::io::stdout().lock())?;
+    let rows: Vec<report::progress::Row> = course
+        .labs
+        .iter()
+        .map(|l| {
+            let p = state.lab(&l.id);
+            report::progress::Row {
+                id: l.id.clone(),
+                name: l.name.clone(),
+                best: p.and_then(|p| p.best),
+                last: p.and_then(|p| p.last),
+            }
+        })
+        .collect();
+    report::progress::write(&course.title, &rows, &mut std::io::stdout().lock())?;
     Ok(EXIT_FULL_MARKS)
 }
 

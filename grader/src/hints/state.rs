@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::report::progress::{utc_minute, ScoreRecord};
+
 /// The `format_version` of the state file this grader writes.
 pub const STATE_FORMAT_VERSION: u32 = 2;
 /// Environment variable naming another state file (tests, shared machines).
@@ -42,18 +44,6 @@ pub struct LabProgress {
     /// The score of the last gradable run (format 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<ScoreRecord>,
-}
-
-/// One graded run's score and when it was graded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScoreRecord {
-    /// Points earned.
-    pub score: u32,
-    /// Points available.
-    pub max_score: u32,
-    /// When, in seconds since the Unix epoch (UTC).
-    pub at: u64,
 }
 
 impl Default for StudentState {
@@ -189,23 +179,6 @@ impl StudentState {
     }
 }
 
-/// `2026-12-03 12:45 UTC` for seconds since the epoch.
-pub fn utc_minute(at: u64) -> String {
-    let days = (at / 86_400) as i64;
-    let (h, m) = ((at % 86_400) / 3600, (at % 3600) / 60);
-    // Howard Hinnant's days-from-civil, inverted (proleptic Gregorian calendar).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02} UTC")
-}
-
 /// Seconds since the epoch, now.
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -316,12 +289,5 @@ mod tests {
         // A spec whose points changed starts the best again.
         s.record_score("lab1", rec(4, 30, 5));
         assert_eq!(s.lab("lab1").unwrap().best, Some(rec(4, 30, 5)));
-    }
-
-    #[test]
-    fn dates_are_utc_calendar_minutes() {
-        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_minute(951_782_400 + 3_660), "2000-02-29 01:01 UTC");
-        assert_eq!(utc_minute(1_796_301_941), "2026-12-03 12:45 UTC");
     }
 }
