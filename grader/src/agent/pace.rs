@@ -4,7 +4,9 @@
 //! move is making progress, however slowly; one whose every thread sits blocked on another
 //! process with nothing changing for a whole second is deadlocked, and the scenario stops
 //! there instead of waiting out its deadline. A program that declares round trips and is
-//! far too slow to reach them by the deadline stops early too.
+//! far too slow to reach them by the deadline stops early too. Only a wait that would
+//! end at the deadline may stop early: before a shorter one ends, the agent's own later
+//! steps (a message sent, a kill) could still move the scenario on.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -57,7 +59,9 @@ struct Task {
 }
 
 impl Task {
-    /// Blocked in a call only another process can end: no timeout, no timer.
+    /// Blocked in a call only another process can end: no timeout, no timer. (A signal
+    /// could end it too; a program that waits for its own `alarm()` is the one case this
+    /// cannot see, and it would need a second of total stillness to be taken for stuck.)
     fn waits_on_others(&self) -> bool {
         if self.state != 'S' {
             return false;
