@@ -94,6 +94,19 @@ pub struct AuditRequest {
     /// System call names to count across the student's process tree (seccomp user
     /// notification); empty = no syscall tracing.
     pub syscalls: Vec<String>,
+    /// How to count the scenario's round trips from the audited calls (a pingpong), so
+    /// the agent can tell a program too slow to finish from a blocked one.
+    #[serde(default)]
+    pub round_trips: Option<RoundTrips>,
+}
+
+/// The round trips a scenario needs, counted from audited system calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RoundTrips {
+    /// Round trips the scenario needs.
+    pub count: u64,
+    /// Audited call → how many of them one round trip makes (all processes together).
+    pub calls: BTreeMap<String, u64>,
 }
 
 /// Kinds of IPC object the agent can see.
@@ -470,6 +483,51 @@ pub struct HangReport {
     /// Plain-language findings (e.g. "tac (pid 12) reads pipe:[77] whose write end is
     /// still open in minishell (pid 10, fd 4)").
     pub findings: Vec<String>,
+    /// How the processes were moving, from the agent's samples of them.
+    #[serde(default)]
+    pub pace: Pace,
+    /// Set when the agent ended the scenario before its deadline.
+    #[serde(default)]
+    pub stopped_early: Option<EarlyStop>,
+}
+
+/// What sampling the student's processes (twice a second while the agent waits on the
+/// deadline) showed when the scenario was cut.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pace {
+    /// Too few samples to say.
+    #[default]
+    Unknown,
+    /// Every thread was blocked on another process (msgrcv, semop, wait, a pipe…) and no
+    /// state, call, context switch, CPU tick or audited call changed.
+    Deadlocked {
+        /// How long nothing changed.
+        unchanged_ms: u64,
+    },
+    /// The processes were still moving: slow, not stuck.
+    Progressing {
+        /// Time since the scenario started, at the last sample.
+        elapsed_ms: u64,
+        /// Audited IPC calls so far (`None`: the scenario audits no calls).
+        ipc_calls: Option<u64>,
+        /// Round trips done and needed, when the scenario declares them.
+        round_trips: Option<(u64, u64)>,
+        /// Context switches between the last two samples.
+        switches: u64,
+        /// Time between the last two samples.
+        interval_ms: u64,
+    },
+}
+
+/// A scenario the agent stopped before its deadline: a deadlock, or a program far too
+/// slow to finish (see [`HangReport::pace`]).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EarlyStop {
+    /// When it stopped, since the scenario started.
+    pub at_ms: u64,
+    /// The scenario's deadline (scaled, as the agent ran it).
+    pub timeout_ms: u64,
 }
 
 /// A live process at the deadline.

@@ -86,6 +86,7 @@ fixture_tests! {
     lab1_no_compile => ("lab1", "no-compile");
     lab1_segfault => ("lab1", "segfault");
     lab1_hang => ("lab1", "hang");
+    lab1_slow_pingpong => ("lab1", "slow-pingpong");
     lab1_fake_output => ("lab1", "fake-output");
     lab1_fresh_guest => ("lab1", "fresh-guest");
     lab2_correct_c => ("lab2", "correct-c");

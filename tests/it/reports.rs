@@ -10,6 +10,13 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
         (r"submission \S+ ", "submission [DIR] "),
         (r"\(\d+\.\d s\)", "([SECS] s)"),
         (r"pid \d+", "pid [PID]"),
+        // Early stops and the pace the agent measured depend on the machine's speed.
+        (r"stopped after \d+\.\d s", "stopped after [SECS] s"),
+        (r"progress for \d+\.\d s", "progress for [SECS] s"),
+        (
+            r"\d+ (round trips|IPC calls) in \d+\.\d s",
+            "[N] $1 in [SECS] s",
+        ),
         (r"id[ =]\d+", "id [ID]"),
         (r"pipe:\[\d+\]", "pipe:[INODE]"),
         (r#""duration_ms": \d+"#, r#""duration_ms": [MS]"#),

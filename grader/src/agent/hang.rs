@@ -96,6 +96,7 @@ pub(crate) fn report(live: &[ProcStat]) -> HangReport {
     HangReport {
         processes,
         findings,
+        ..Default::default()
     }
 }
 

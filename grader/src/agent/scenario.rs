@@ -16,6 +16,7 @@ use super::files;
 use super::hang;
 use super::ipc::{self, NewObject};
 use super::ns::{self, NsError};
+use super::pace::Watch;
 use super::process::{self, Launch, Started};
 use super::seccomp::Filter;
 use super::supervise::Supervisor;
@@ -77,7 +78,9 @@ struct Scenario<'a> {
     filter: Option<Filter>,
     runs: Vec<RunProc>,
     result: ScenarioResult,
-    /// The deadline passed: no further step runs.
+    /// Samples of the student's processes: slow or stuck.
+    watch: Watch,
+    /// The deadline passed (or the scenario was stopped early): no further step runs.
     over: bool,
 }
 
@@ -157,12 +160,13 @@ impl<'a> Scenario<'a> {
         let scratch = root.join(".out").join(dir_name(&spec.name));
         fresh_dir(&cwd, 0o755, job.run_as)?;
         fresh_dir(&scratch, 0o700, None)?;
+        let timeout = Duration::from_millis(spec.timeout_ms);
         Ok(Scenario {
             job,
             spec,
             cwd,
             scratch,
-            deadline: started + Duration::from_millis(spec.timeout_ms),
+            deadline: started + timeout,
             sup: Supervisor::new(),
             filter,
             runs: Vec::new(),
@@ -170,6 +174,7 @@ impl<'a> Scenario<'a> {
                 name: spec.name.clone(),
                 ..Default::default()
             },
+            watch: Watch::new(started, timeout, &spec.audit),
             over: false,
         })
     }
@@ -406,13 +411,26 @@ impl<'a> Scenario<'a> {
         }
     }
 
-    /// Waits for run `idx` to end, for `limit` or until the scenario deadline.
+    /// Waits for run `idx` to end, for `limit` or until the scenario deadline (or until
+    /// the samples show it can never get there).
     fn wait_run(&mut self, idx: usize, limit: Option<Duration>) -> StepOutcome {
         let until = limit.map_or(self.deadline, |l| (Instant::now() + l).min(self.deadline));
         if let Some(pid) = self.runs[idx].pid {
             let wake = self.runs[idx].pidfd.as_ref().map(|f| f.as_raw_fd());
-            let exited = self.sup.pump(until, wake, |s| s.reaped(pid).is_some());
-            if !exited && until >= self.deadline {
+            // Only a wait that would end at the deadline may stop early: before a shorter
+            // one ends, nothing but the students' processes could move the scenario on.
+            let may_stop = until >= self.deadline;
+            let (watch, mut stop) = (&mut self.watch, false);
+            let ended = self.sup.pump(until, wake, |s| {
+                s.reaped(pid).is_some() || {
+                    stop = watch.observe(s, may_stop);
+                    stop
+                }
+            });
+            let exited = ended && !stop;
+            if stop {
+                self.stop_early();
+            } else if !exited && may_stop {
                 self.on_deadline();
             }
             self.runs[idx].waited |= exited || self.over;
@@ -451,10 +469,18 @@ impl<'a> Scenario<'a> {
         let start = Instant::now();
         let until = (start + Duration::from_millis(timeout_ms)).min(self.deadline);
         let (runs, cwd, cap) = (&self.runs, &self.cwd, self.job.limits.output_cap_bytes);
-        let satisfied = self
-            .sup
-            .pump(until, None, |_| holds(condition, runs, cwd, cap));
-        if !satisfied && until >= self.deadline {
+        let may_stop = until >= self.deadline;
+        let (watch, mut stop) = (&mut self.watch, false);
+        let ended = self.sup.pump(until, None, |s| {
+            holds(condition, runs, cwd, cap) || {
+                stop = watch.observe(s, may_stop);
+                stop
+            }
+        });
+        let satisfied = ended && !stop;
+        if stop {
+            self.stop_early();
+        } else if !satisfied && may_stop {
             self.on_deadline();
         }
         StepOutcome::Waited {
@@ -477,14 +503,32 @@ impl<'a> Scenario<'a> {
 
     /// The deadline passed: report what is still running, then kill it all.
     fn on_deadline(&mut self) {
+        self.cut(None);
+    }
+
+    /// The samples show the scenario can never pass (a deadlock, or far too slow to
+    /// finish): stop now instead of waiting out the deadline.
+    fn stop_early(&mut self) {
+        let early = self.watch.early(Instant::now());
+        self.cut(Some(early));
+    }
+
+    /// Reports what is still running and how it was moving, then kills it all.
+    fn cut(&mut self, early: Option<crate::protocol::EarlyStop>) {
         if self.over {
             return;
         }
         self.over = true;
         self.sup.reap();
+        if early.is_none() {
+            self.watch.sample(&self.sup);
+        }
         let live = self.sup.descendants();
         if !live.is_empty() {
-            self.result.hang = Some(hang::report(&live));
+            let mut report = hang::report(&live);
+            report.pace = self.watch.pace();
+            report.stopped_early = early;
+            self.result.hang = Some(report);
         }
         self.kill_everything();
     }

@@ -13,7 +13,12 @@ use crate::protocol::{
 /// Tests that fork, wait or change namespaces take this lock.
 pub(crate) static FORK_LOCK: Mutex<()> = Mutex::new(());
 
-fn job(timeout_ms: u64, steps: Vec<Step>, audit: AuditRequest, run_as: Option<(u32, u32)>) -> Job {
+pub(super) fn job(
+    timeout_ms: u64,
+    steps: Vec<Step>,
+    audit: AuditRequest,
+    run_as: Option<(u32, u32)>,
+) -> Job {
     Job {
         lab: "test".into(),
         bin_dir: PathBuf::from("/job/bin"),
@@ -29,7 +34,7 @@ fn job(timeout_ms: u64, steps: Vec<Step>, audit: AuditRequest, run_as: Option<(u
 }
 
 /// Runs one job locally and returns its only scenario, checking the event framing.
-fn run(job: &Job) -> ScenarioResult {
+pub(super) fn run(job: &Job) -> ScenarioResult {
     let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
     run_job(job, &mut out, Mode::Local).expect("agent failed");
@@ -54,7 +59,7 @@ fn scenario(timeout_ms: u64, steps: Vec<Step>) -> ScenarioResult {
     run(&job(timeout_ms, steps, AuditRequest::default(), None))
 }
 
-fn cmd(id: &str, program: &str, args: &[&str], background: bool) -> Step {
+pub(super) fn cmd(id: &str, program: &str, args: &[&str], background: bool) -> Step {
     Step::Run {
         id: id.into(),
         program: program.into(),
@@ -65,11 +70,11 @@ fn cmd(id: &str, program: &str, args: &[&str], background: bool) -> Step {
     }
 }
 
-fn sh(id: &str, script: &str) -> Step {
+pub(super) fn sh(id: &str, script: &str) -> Step {
     cmd(id, "/bin/sh", &["-c", script], false)
 }
 
-fn process(outcome: &StepOutcome) -> &ProcessResult {
+pub(super) fn process(outcome: &StepOutcome) -> &ProcessResult {
     match outcome {
         StepOutcome::Process(p) => p,
         other => panic!("expected a process result, got {other:?}"),
@@ -249,6 +254,7 @@ fn leaked_queue_is_listed_with_its_ipcrm_command_then_removed() {
     let audit = AuditRequest {
         leaks: true,
         syscalls: Vec::new(),
+        ..Default::default()
     };
     let s = run(&job(
         10_000,
@@ -288,6 +294,7 @@ fn syscalls_of_the_whole_tree_are_counted() {
     let audit = AuditRequest {
         leaks: false,
         syscalls: vec!["msgget".into(), "execve".into(), "shmget".into()],
+        ..Default::default()
     };
     // sh forks ipcmk: counting msgget proves the filter is inherited by children.
     let steps = vec![sh("mk", "/usr/bin/ipcmk -Q && /usr/bin/ipcmk -Q")];
@@ -306,6 +313,7 @@ fn auditing_read_and_write_counts_only_the_student() {
     let audit = AuditRequest {
         leaks: false,
         syscalls: vec!["read".into(), "write".into(), "dup2".into(), "close".into()],
+        ..Default::default()
     };
     let steps = vec![sh("io", "echo one; echo two")];
     let s = run(&job(10_000, steps, audit, None));
@@ -485,6 +493,7 @@ fn run_as_drops_to_the_student_uid_with_the_audit_still_counting() {
     let audit = AuditRequest {
         leaks: true,
         syscalls: vec!["msgget".into()],
+        ..Default::default()
     };
     let steps = vec![
         Step::IpcCreate {
@@ -515,6 +524,7 @@ fn unknown_audited_syscall_is_an_agent_error() {
     let audit = AuditRequest {
         leaks: false,
         syscalls: vec!["frobnicate".into()],
+        ..Default::default()
     };
     let s = run(&job(10_000, vec![sh("p", "true")], audit, None));
     assert!(s.steps.is_empty());
@@ -631,6 +641,7 @@ fn agent_created_objects_are_waited_for_listed_and_removed() {
         AuditRequest {
             leaks: true,
             syscalls: Vec::new(),
+            ..Default::default()
         },
         None,
     ));

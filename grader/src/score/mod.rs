@@ -2,6 +2,7 @@
 //! expectations. A student's failure is a [`TestResult`] with a status and a sentence that
 //! says what was expected and what happened, never an error of the grader.
 
+mod hang;
 mod observed;
 
 use serde::{Deserialize, Serialize};
@@ -156,11 +157,7 @@ fn cut_short(i: usize, result: &ScenarioResult) -> Miss {
     match &result.hang {
         Some(h) => Miss {
             status: Status::Timeout,
-            message: format!(
-                "the scenario hit its deadline before step {}{}",
-                i + 1,
-                hang_text(h)
-            ),
+            message: hang::cut_short(i + 1, h),
         },
         None => Miss {
             status: Status::Error,
@@ -292,11 +289,7 @@ fn check_process(
         Exit::Timeout => {
             return Err(Miss {
                 status: Status::Timeout,
-                message: format!(
-                    "{cmd} did not finish before its deadline and was killed{}{}",
-                    hang.map(hang_text).unwrap_or_default(),
-                    output_tail(p)
-                ),
+                message: format!("{cmd} {}{}", hang::ended(hang), output_tail(p)),
             })
         }
         Exit::Signal(sig) => {
@@ -395,30 +388,6 @@ fn output_tail(p: &ProcessResult) -> String {
         out.push_str(&format!("; stdout ended with {}", quote(&tail(&p.stdout))));
     }
     out
-}
-
-fn hang_text(h: &HangReport) -> String {
-    if !h.findings.is_empty() {
-        return format!(". At the deadline: {}", h.findings.join("; "));
-    }
-    let procs: Vec<String> = h
-        .processes
-        .iter()
-        .map(|p| {
-            format!(
-                "{} (pid {}) in state {} waiting in {}",
-                p.comm,
-                p.pid,
-                p.state,
-                if p.wchan.is_empty() { "?" } else { &p.wchan }
-            )
-        })
-        .collect();
-    if procs.is_empty() {
-        String::new()
-    } else {
-        format!(". Still running at the deadline: {}", procs.join(", "))
-    }
 }
 
 fn leak_message(result: &ScenarioResult) -> String {

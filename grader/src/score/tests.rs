@@ -1,7 +1,7 @@
 //! Scoring of fabricated observations: each status, leaks, the syscall audit.
 
 use super::*;
-use crate::protocol::{IpcKind, IpcObject, Leak, ProcInfo};
+use crate::protocol::{EarlyStop, IpcKind, IpcObject, Leak, Pace, ProcInfo};
 use crate::spec::LabSpec;
 
 const SPEC: &str = r#"
@@ -166,11 +166,77 @@ fn timeout_reports_what_was_blocked() {
             ..Default::default()
         }],
         findings: vec!["`p` (pid 9) is blocked in msgrcv".into()],
+        ..Default::default()
     });
     let t = eval(&r);
     assert_eq!(t.status, Status::Timeout);
     assert!(
         t.message.contains("did not finish") && t.message.contains("blocked in msgrcv"),
+        "{}",
+        t.message
+    );
+}
+
+fn cut(pace: Pace, stopped_early: Option<EarlyStop>) -> TestResult {
+    let mut r = result(process(Exit::Timeout, "", ""), 0o600, 3);
+    r.hang = Some(HangReport {
+        findings: vec!["`p` (pid 9) is blocked in msgsnd: the queue is full".into()],
+        pace,
+        stopped_early,
+        ..Default::default()
+    });
+    eval(&r)
+}
+
+#[test]
+fn a_deadlock_stopped_early_says_when_and_why() {
+    let early = EarlyStop {
+        at_ms: 2_140,
+        timeout_ms: 16_000,
+    };
+    let t = cut(
+        Pace::Deadlocked {
+            unchanged_ms: 1_020,
+        },
+        Some(early),
+    );
+    assert_eq!(t.status, Status::Timeout);
+    assert_eq!(
+        t.message,
+        "step 1 `p 0x00001000` was stopped after 2.1 s of its 16.0 s deadline and killed: \
+         deadlock, every process was blocked and none made progress for 1.0 s: \
+         `p` (pid 9) is blocked in msgsnd: the queue is full"
+    );
+}
+
+#[test]
+fn a_program_still_making_round_trips_is_too_slow_not_blocked() {
+    let moving = |round_trips, ipc_calls| Pace::Progressing {
+        elapsed_ms: 16_000,
+        ipc_calls,
+        round_trips,
+        switches: 40,
+        interval_ms: 500,
+    };
+    let t = cut(moving(Some((160, 734)), Some(640)), None);
+    assert_eq!(t.status, Status::Timeout);
+    assert_eq!(
+        t.message,
+        "step 1 `p 0x00001000` did not finish before its deadline and was killed: \
+         too slow, not deadlocked: 160 round trips in 16.0 s, the scenario needs 734"
+    );
+    let t = cut(moving(None, Some(640)), None);
+    assert!(
+        t.message
+            .ends_with("too slow, not deadlocked: 640 IPC calls in 16.0 s"),
+        "{}",
+        t.message
+    );
+    // Moving without any IPC (a busy loop): the per-process findings, as before.
+    let t = cut(moving(None, Some(0)), None);
+    assert!(
+        t.message
+            .ends_with(". At the deadline: `p` (pid 9) is blocked in msgsnd: the queue is full"),
         "{}",
         t.message
     );

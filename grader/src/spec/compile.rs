@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::config::{render, Vars};
-use crate::protocol::{AuditRequest, Condition, IpcKind, Message, ScenarioJob, Step};
+use crate::protocol::{AuditRequest, Condition, IpcKind, Message, RoundTrips, ScenarioJob, Step};
 use crate::spec::{IntOrTemplate, IpcRefSpec, LabSpec, ScenarioSpec, StepSpec};
 
 /// Variables filled in by the run itself, usable in expectations only.
@@ -31,7 +31,13 @@ pub fn scenario(
         .enumerate()
         .map(|(i, st)| step(spec, st, vars, target).map_err(|e| format!("step {}: {e}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
-    let syscalls = s.audit.syscalls.names();
+    let mut syscalls = s.audit.syscalls.names();
+    let round_trips = round_trips(s, vars)?;
+    if let Some(rt) = &round_trips {
+        syscalls.extend(rt.calls.keys().cloned());
+        syscalls.sort();
+        syscalls.dedup();
+    }
     for name in &syscalls {
         if crate::agent::syscall_number(name).is_none() {
             return Err(format!("audit.syscalls: unknown system call `{name}`"));
@@ -44,8 +50,27 @@ pub fn scenario(
         audit: AuditRequest {
             leaks: s.audit.leaks,
             syscalls,
+            round_trips,
         },
     })
+}
+
+/// `audit.round_trips` with its count resolved.
+fn round_trips(s: &ScenarioSpec, vars: &Vars) -> Result<Option<RoundTrips>, String> {
+    let Some(rt) = &s.audit.round_trips else {
+        return Ok(None);
+    };
+    let count = rt
+        .count
+        .resolve(vars)
+        .map_err(|e| format!("audit.round_trips.count: {e}"))?;
+    if rt.calls.is_empty() || rt.calls.values().any(|&n| n == 0) {
+        return Err("audit.round_trips.calls: name at least one call, each made at least once per round trip".into());
+    }
+    Ok(Some(RoundTrips {
+        count: count.max(0) as u64,
+        calls: rt.calls.clone(),
+    }))
 }
 
 fn scaled_ms(d: std::time::Duration, scale: f64) -> u64 {

@@ -80,6 +80,21 @@ pub struct AuditSpec {
     /// System-call expectations over the student's process tree.
     #[serde(default)]
     pub syscalls: SyscallSpec,
+    /// How many round trips the scenario makes and which audited calls count them: a
+    /// program still making them at the deadline is "too slow", not "blocked", and one
+    /// far too slow to finish is stopped early.
+    pub round_trips: Option<RoundTripSpec>,
+}
+
+/// `audit.round_trips`, e.g. `{ count = "{count}", calls = { msgsnd = 2, msgrcv = 2 } }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundTripSpec {
+    /// Round trips the scenario needs (a number or a `{param}` template).
+    pub count: IntOrTemplate,
+    /// System call → how many calls one round trip makes, all processes together (they
+    /// are counted like `audit.syscalls`).
+    pub calls: BTreeMap<String, u64>,
 }
 
 impl Default for AuditSpec {
@@ -87,6 +102,7 @@ impl Default for AuditSpec {
         AuditSpec {
             leaks: true,
             syscalls: SyscallSpec::default(),
+            round_trips: None,
         }
     }
 }

@@ -1,0 +1,94 @@
+//! Words for a scenario cut short: whether the program was stopped early or ran into its
+//! deadline, and whether it was deadlocked, merely too slow, or doing something else (the
+//! agent's per-process findings).
+
+use crate::protocol::{HangReport, Pace};
+
+/// How the run ended, after its command: "did not finish before its deadline and was
+/// killed", or "was stopped after 2.1 s of its 16.0 s deadline and killed", then why.
+pub(super) fn ended(hang: Option<&HangReport>) -> String {
+    let Some(h) = hang else {
+        return "did not finish before its deadline and was killed".into();
+    };
+    let how = match &h.stopped_early {
+        Some(e) => format!(
+            "was stopped after {} of its {} deadline and killed",
+            secs(e.at_ms),
+            secs(e.timeout_ms)
+        ),
+        None => "did not finish before its deadline and was killed".into(),
+    };
+    format!("{how}{}", why(h))
+}
+
+/// "the scenario hit its deadline before step 3…" or "…was stopped early before…".
+pub(super) fn cut_short(step: usize, h: &HangReport) -> String {
+    let how = match &h.stopped_early {
+        Some(e) => format!(
+            "the scenario was stopped after {} of its {} deadline, before step {step}",
+            secs(e.at_ms),
+            secs(e.timeout_ms)
+        ),
+        None => format!("the scenario hit its deadline before step {step}"),
+    };
+    format!("{how}{}", why(h))
+}
+
+/// Why it was cut: the pace the samples showed, or the per-process findings.
+fn why(h: &HangReport) -> String {
+    match &h.pace {
+        Pace::Deadlocked { unchanged_ms } => format!(
+            ": deadlock, every process was blocked and none made progress for {}{}",
+            secs(*unchanged_ms),
+            listing(h, ": ")
+        ),
+        Pace::Progressing {
+            elapsed_ms,
+            ipc_calls,
+            round_trips,
+            ..
+        } => match (round_trips, ipc_calls) {
+            (Some((done, needed)), _) if *done > 0 => format!(
+                ": too slow, not deadlocked: {done} round trips in {}, the scenario needs {needed}",
+                secs(*elapsed_ms)
+            ),
+            (_, Some(calls)) if *calls > 0 => format!(
+                ": too slow, not deadlocked: {calls} IPC calls in {}",
+                secs(*elapsed_ms)
+            ),
+            // Moving without IPC: a busy loop, or work that never reaches the IPC part.
+            _ => listing(h, ". At the deadline: "),
+        },
+        Pace::Unknown => listing(h, ". At the deadline: "),
+    }
+}
+
+/// The findings (or, without any, each process and where it waits) after `lead`.
+fn listing(h: &HangReport, lead: &str) -> String {
+    if !h.findings.is_empty() {
+        return format!("{lead}{}", h.findings.join("; "));
+    }
+    let procs: Vec<String> = h
+        .processes
+        .iter()
+        .map(|p| {
+            format!(
+                "{} (pid {}) in state {} waiting in {}",
+                p.comm,
+                p.pid,
+                p.state,
+                if p.wchan.is_empty() { "?" } else { &p.wchan }
+            )
+        })
+        .collect();
+    match (procs.is_empty(), h.pace == Pace::Unknown) {
+        (true, _) => String::new(),
+        (false, true) => format!(". Still running at the deadline: {}", procs.join(", ")),
+        (false, false) => format!("{lead}{}", procs.join(", ")),
+    }
+}
+
+/// "2.1 s".
+fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
