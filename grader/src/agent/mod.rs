@@ -3,6 +3,7 @@
 //! only observes; the host judges.
 
 mod boot;
+mod death;
 pub mod entry;
 mod files;
 mod hang;

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{
-    Condition, Exit, Job, ProcessResult, ScenarioJob, ScenarioResult, Step, StepOutcome,
+    Condition, Exit, Job, LimitHit, LimitKind, ProcessResult, ScenarioJob, ScenarioResult, Step,
+    StepOutcome, Stray, StrayKind,
 };
 
+use super::death::{self, Ended};
 use super::files;
 use super::hang;
 use super::ipc::{self, NewObject};
@@ -24,6 +26,9 @@ use super::syscalls::syscall_number;
 /// Where scenarios get their working directories (`<root>/<scenario>`) and where the
 /// agent keeps captured output (`<root>/.out/<scenario>`, out of the student's reach).
 pub(crate) const WORK_ROOT: &str = crate::protocol::AGENT_WORK_ROOT;
+/// How long the processes a program started may take to end after it did, before they
+/// count as left behind.
+const STRAY_GRACE: Duration = Duration::from_millis(200);
 /// The search path student programs get, after the submission's own directory.
 const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/sbin";
 
@@ -79,6 +84,8 @@ struct Scenario<'a> {
     result: ScenarioResult,
     /// The deadline passed: no further step runs.
     over: bool,
+    /// The OOM killer's count when the scenario started.
+    oom_at_start: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -133,14 +140,17 @@ fn fresh_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Sc
     Ok(())
 }
 
+/// The audited calls, plus the signal-sending ones (always: a death's sender is named).
 fn audit_filter(names: &[String]) -> Result<Option<Filter>, ScenarioError> {
-    if names.is_empty() {
-        return Ok(None);
-    }
-    let numbers = names
+    let mut numbers = names
         .iter()
         .map(|n| syscall_number(n).ok_or_else(|| ScenarioError::UnknownSyscall(n.clone())))
         .collect::<Result<Vec<_>, _>>()?;
+    for nr in death::SIGNAL_CALLS {
+        if !numbers.contains(&nr) {
+            numbers.push(nr);
+        }
+    }
     Ok(Some(Filter::notify_on(&numbers)))
 }
 
@@ -171,6 +181,7 @@ impl<'a> Scenario<'a> {
                 ..Default::default()
             },
             over: false,
+            oom_at_start: death::oom_kills(),
         })
     }
 
@@ -402,6 +413,8 @@ impl<'a> Scenario<'a> {
                 truncated: false,
                 duration_ms: 0,
                 error: Some(format!("no process was started with id `{id}`")),
+                death: None,
+                limits: Vec::new(),
             }),
         }
     }
@@ -416,6 +429,9 @@ impl<'a> Scenario<'a> {
                 self.on_deadline();
             }
             self.runs[idx].waited |= exited || self.over;
+            if exited && !self.over {
+                self.strays_after(idx);
+            }
         }
         StepOutcome::Process(self.result_of(idx))
     }
@@ -425,8 +441,7 @@ impl<'a> Scenario<'a> {
         let pid = self.find(id).and_then(|i| self.runs[i].pid);
         let ok = match pid {
             // The whole process group: the program and the children it forked.
-            // SAFETY: kill takes plain integers; the group is one the agent created.
-            Some(pid) if self.sup.reaped(pid).is_none() => unsafe { libc::kill(-pid, signal) == 0 },
+            Some(pid) if self.sup.reaped(pid).is_none() => self.sup.signal_group(pid, signal),
             _ => false,
         };
         StepOutcome::Killed {
@@ -483,6 +498,7 @@ impl<'a> Scenario<'a> {
         self.over = true;
         self.sup.reap();
         let live = self.sup.descendants();
+        self.process_limit(live.len());
         if !live.is_empty() {
             self.result.hang = Some(hang::report(&live));
         }
@@ -511,6 +527,7 @@ impl<'a> Scenario<'a> {
         let cap = self.job.limits.output_cap_bytes;
         let (stdout, cut_out) = read_capped(&r.stdout, cap);
         let (stderr, cut_err) = read_capped(&r.stderr, cap);
+        let (death, limits) = self.cause_of(idx, &exit);
         ProcessResult {
             id: r.id.clone(),
             command: r.command.clone(),
@@ -520,11 +537,118 @@ impl<'a> Scenario<'a> {
             truncated: cut_out || cut_err,
             duration_ms: ms(end.saturating_duration_since(r.started)),
             error: r.error.clone(),
+            death,
+            limits,
         }
+    }
+
+    /// Who ended run `idx` (for a death by signal) and the limits it ran into.
+    fn cause_of(&self, idx: usize, exit: &Exit) -> (Option<crate::protocol::Death>, Vec<LimitHit>) {
+        let r = &self.runs[idx];
+        let (Some(pid), Some(rep)) = (r.pid, r.pid.and_then(|p| self.sup.reaped(p))) else {
+            return (None, Vec::new());
+        };
+        let signal = match exit {
+            Exit::Signal(sig) => Some(*sig),
+            _ => None,
+        };
+        let oom = death::oom_kills() > self.oom_at_start;
+        let death = signal.map(|sig| death::cause(&self.sup.signals, pid, pid, sig, oom));
+        let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let ended = Ended {
+            signal,
+            failed: !matches!(exit, Exit::Code(0)),
+            cpu_ms: rep.cpu_ms,
+            stdout_bytes: size(&r.stdout),
+            stderr_bytes: size(&r.stderr),
+            cwd: &self.cwd,
+        };
+        (death, death::limits_hit(&ended, &self.job.limits))
+    }
+
+    /// Records the process limit when `count` student processes reach it.
+    fn process_limit(&mut self, count: usize) {
+        let nproc = self.job.limits.nproc;
+        let already = self
+            .result
+            .limits
+            .iter()
+            .any(|l| l.limit == LimitKind::Processes);
+        if count as u64 >= nproc && !already {
+            self.result.limits.push(LimitHit {
+                limit: LimitKind::Processes,
+                value: nproc,
+                what: format!("{count} processes at once"),
+            });
+        }
+    }
+
+    /// After run `idx` ended: what it left running in its process group (orphans, given
+    /// a moment to end), and any process that left the agent's groups (daemons).
+    fn strays_after(&mut self, idx: usize) {
+        let Some(pgid) = self.runs[idx].pid else {
+            return;
+        };
+        let until = (Instant::now() + STRAY_GRACE).min(self.deadline);
+        let left = |s: &Supervisor| {
+            s.descendants()
+                .into_iter()
+                .filter(|p| p.pgid == pgid || !s.owns_group(p.pgid))
+                .collect::<Vec<_>>()
+        };
+        self.sup.pump(until, None, |s| left(s).is_empty());
+        let from = self.runs[idx].id.clone();
+        for p in left(&self.sup) {
+            let kind = if p.pgid == pgid {
+                StrayKind::Orphan
+            } else {
+                StrayKind::Daemon
+            };
+            self.add_stray(p.pid, p.comm, kind, Some(from.clone()), None);
+        }
+    }
+
+    /// At the end: zombies a still-running student process never waited for.
+    fn zombies(&mut self) {
+        let tree = self.sup.tree();
+        let me = self.sup.self_pid();
+        for z in tree.iter().filter(|p| !p.is_live() && p.ppid != me) {
+            let parent = tree
+                .iter()
+                .find(|p| p.pid == z.ppid)
+                .map(|p| format!("`{}` (pid {})", p.comm, p.pid));
+            self.add_stray(z.pid, z.comm.clone(), StrayKind::Zombie, None, parent);
+        }
+    }
+
+    fn add_stray(
+        &mut self,
+        pid: i32,
+        comm: String,
+        kind: StrayKind,
+        from: Option<String>,
+        parent: Option<String>,
+    ) {
+        if self.result.strays.iter().any(|s| s.pid == pid) {
+            return;
+        }
+        self.result.strays.push(Stray {
+            pid,
+            comm,
+            kind,
+            from,
+            parent,
+        });
     }
 
     /// Ends the scenario: kills what is left, then reports leftovers, counts and leaks.
     fn finish(mut self) -> ScenarioResult {
+        self.sup.reap();
+        if !self.over {
+            self.zombies();
+            let count = self.sup.tree().len();
+            self.process_limit(count);
+        }
         self.kill_everything();
         let leftovers: Vec<usize> = (0..self.runs.len())
             .filter(|&i| {

@@ -2,10 +2,12 @@
 //! expectations. A student's failure is a [`TestResult`] with a status and a sentence that
 //! says what was expected and what happened, never an error of the grader.
 
+mod death;
 mod observed;
 
 use serde::{Deserialize, Serialize};
 
+use death::{limits_text, sender_text, sigkill_explained, strays_text};
 pub use observed::describe_object;
 use observed::{check_file, check_messages, check_snapshot, kind_name};
 
@@ -112,7 +114,7 @@ pub fn evaluate(
     match check_scenario(spec, steps, result, vars) {
         Err(miss) => {
             out.status = miss.status;
-            out.message = miss.message;
+            out.message = with_limits(miss.message, &result.limits);
             out.hint = spec.hint_levels().first().map(|h| h.to_string());
         }
         Ok(()) if !result.leaks.is_empty() && spec.audit.leaks => {
@@ -123,7 +125,44 @@ pub fn evaluate(
         }
         Ok(()) => out.score = spec.max_points(),
     }
+    if out.status != Status::Error {
+        charge_strays(spec, result, &mut out);
+    }
     out
+}
+
+/// Adds the scenario's limits to a message, before the list of what ran at the deadline
+/// (the limit is the cause, the list its symptoms).
+fn with_limits(message: String, limits: &[crate::protocol::LimitHit]) -> String {
+    let text = limits_text(limits);
+    let at = [". At the deadline: ", ". Still running at the deadline: "]
+        .iter()
+        .find_map(|m| message.find(m));
+    match at {
+        Some(i) => format!("{}{text}{}", &message[..i], &message[i..]),
+        None => message + &text,
+    }
+}
+
+/// Processes left behind cost `audit.stray_cost` points (0: a warning in the message).
+fn charge_strays(spec: &ScenarioSpec, result: &ScenarioResult, out: &mut TestResult) {
+    if result.strays.is_empty() {
+        return;
+    }
+    let text = strays_text(&result.strays);
+    let cost = spec.audit.stray_cost;
+    if out.status == Status::Passed {
+        out.message = if cost == 0 {
+            format!("warning: {text}")
+        } else {
+            out.status = Status::Failed;
+            out.hint = spec.hint_levels().first().map(|h| h.to_string());
+            text
+        };
+    } else {
+        out.message = format!("{}; {text}", out.message);
+    }
+    out.score = out.score.saturating_sub(cost);
 }
 
 fn check_scenario(
@@ -293,7 +332,8 @@ fn check_process(
             return Err(Miss {
                 status: Status::Timeout,
                 message: format!(
-                    "{cmd} did not finish before its deadline and was killed{}{}",
+                    "{cmd} did not finish before its deadline and was killed{}{}{}",
+                    limits_text(&p.limits),
                     hang.map(hang_text).unwrap_or_default(),
                     output_tail(p)
                 ),
@@ -308,11 +348,17 @@ fn check_process(
                 .ok()
                 .flatten();
             if expected != Some(sig) {
+                let name = if sig == libc::SIGKILL && sigkill_explained(p) {
+                    signal_name(sig).to_string()
+                } else {
+                    describe_signal(sig)
+                };
                 return Err(Miss {
                     status: Status::Crashed,
                     message: format!(
-                        "{cmd} was killed by {}{}",
-                        describe_signal(sig),
+                        "{cmd} was killed by {name}{}{}{}",
+                        sender_text(p),
+                        limits_text(&p.limits),
                         output_tail(p)
                     ),
                 });
@@ -339,7 +385,8 @@ fn check_process(
             };
             if let Some(w) = want.filter(|w| *w != code) {
                 return Err(fail(format!(
-                    "{cmd} exited with status {code}, expected {w}{}",
+                    "{cmd} exited with status {code}, expected {w}{}{}",
+                    limits_text(&p.limits),
                     output_tail(p)
                 )));
             }
@@ -351,7 +398,7 @@ fn check_process(
     ] {
         for m in ms.iter().flat_map(|m| m.as_slice()) {
             m.check(name, text, vars)
-                .map_err(|msg| fail(format!("{cmd}: {msg}")))?;
+                .map_err(|msg| fail(format!("{cmd}: {msg}{}", limits_text(&p.limits))))?;
         }
     }
     Ok(())

@@ -80,6 +80,11 @@ pub struct AuditSpec {
     /// System-call expectations over the student's process tree.
     #[serde(default)]
     pub syscalls: SyscallSpec,
+    /// Points lost when the scenario leaves processes behind (still running after the
+    /// program that forked them ended, detached daemons, zombies never waited for);
+    /// 0 (the default): a warning in the report, no point lost.
+    #[serde(default)]
+    pub stray_cost: u32,
 }
 
 impl Default for AuditSpec {
@@ -87,6 +92,7 @@ impl Default for AuditSpec {
         AuditSpec {
             leaks: true,
             syscalls: SyscallSpec::default(),
+            stray_cost: 0,
         }
     }
 }
