@@ -90,7 +90,7 @@ fixture_tests! {
     lab1_fresh_guest => ("lab1", "fresh-guest");
     lab1_killed_by_child => ("lab1", "killed-by-child");
     lab1_killed_huge_file => ("lab1", "huge-file");
-    lab1_killed_fork_bomb => ("lab1", "fork-bomb");
+    lab1_killed_fork_limit => ("lab1", "fork-limit");
     lab1_killed_output_flood => ("lab1", "output-flood");
     lab1_killed_child_left_running => ("lab1", "child-left-running");
     lab2_correct_c => ("lab2", "correct-c");

@@ -9,11 +9,16 @@ use crate::protocol::{Death, LimitHit, LimitKind, Limits};
 
 use super::procs;
 
-/// The x86_64 numbers of the calls that send a signal to a process or a group.
-pub(crate) const SIGNAL_CALLS: [i64; 3] = [KILL, TKILL, TGKILL];
+/// The x86_64 numbers of the calls the agent always watches: those that send a signal
+/// to a process or a group, and those that make a process (for the process limit).
+pub(crate) const WATCHED_CALLS: [i64; 7] = [KILL, TKILL, TGKILL, CLONE, FORK, VFORK, CLONE3];
 const KILL: i64 = 62;
 const TKILL: i64 = 200;
 const TGKILL: i64 = 234;
+const CLONE: i64 = 56;
+const FORK: i64 = 57;
+const VFORK: i64 = 58;
+const CLONE3: i64 = 435;
 
 /// Whom a signal was sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,23 +68,58 @@ pub(crate) fn decode_call(nr: i64, args: &[u64; 6], pgid: i32) -> Option<(Target
     (signal != 0).then_some((target, signal))
 }
 
-/// Records a notified call if it sends a signal; `pid` is the caller.
-pub(crate) fn record_call(pid: i32, nr: i64, args: &[u64; 6], into: &mut Vec<SentSignal>) {
-    if !SIGNAL_CALLS.contains(&nr) {
-        return;
+/// What the agent learns from the watched calls during one scenario.
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    /// Every signal sent, by a student process or by the agent itself, in order.
+    pub signals: Vec<SentSignal>,
+    /// RLIMIT_NPROC of the student's processes (0: not watched).
+    pub nproc: u64,
+    /// Process-making calls seen so far.
+    pub forks: u64,
+    /// The first fork made with the student's uid already at the process limit (it
+    /// fails with EAGAIN): `comm (pid N)` and the number of processes then.
+    pub fork_at_limit: Option<(String, u64)>,
+}
+
+impl Log {
+    /// Records a notified call; `pid` is the caller.
+    pub(crate) fn record_call(&mut self, pid: i32, nr: i64, args: &[u64; 6]) {
+        if [CLONE, FORK, VFORK, CLONE3].contains(&nr) {
+            self.record_fork(pid);
+            return;
+        }
+        if !WATCHED_CALLS.contains(&nr) {
+            return;
+        }
+        // The caller is blocked in the call while we look: its /proc entry is there.
+        let Some(st) = procs::stat(pid) else { return };
+        if let Some((target, signal)) = decode_call(nr, args, st.pgid) {
+            self.signals.push(SentSignal {
+                sender: Some(Sender {
+                    pid,
+                    ppid: st.ppid,
+                    comm: st.comm,
+                }),
+                target,
+                signal,
+            });
+        }
     }
-    // The caller is blocked in the call while we look: its /proc entry is there.
-    let Some(st) = procs::stat(pid) else { return };
-    if let Some((target, signal)) = decode_call(nr, args, st.pgid) {
-        into.push(SentSignal {
-            sender: Some(Sender {
-                pid,
-                ppid: st.ppid,
-                comm: st.comm,
-            }),
-            target,
-            signal,
-        });
+
+    /// A fork with `nproc` processes of the caller's uid already running fails with
+    /// EAGAIN. The processes are counted only once enough forks were made to get there.
+    fn record_fork(&mut self, pid: i32) {
+        self.forks += 1;
+        if self.nproc == 0 || self.fork_at_limit.is_some() || self.forks + 1 < self.nproc {
+            return;
+        }
+        let Some(uid) = procs::uid(pid) else { return };
+        let count = procs::count_of_uid(uid);
+        if count >= self.nproc {
+            let comm = procs::stat(pid).map(|s| s.comm).unwrap_or_default();
+            self.fork_at_limit = Some((format!("`{comm}` (pid {pid})"), count));
+        }
     }
 }
 

@@ -158,4 +158,6 @@ fn emit(out: &mut dyn Write, event: &AgentEvent) -> Result<(), AgentError> {
 }
 
 #[cfg(test)]
+mod death_tests;
+#[cfg(test)]
 mod tests;

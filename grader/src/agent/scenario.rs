@@ -140,13 +140,14 @@ fn fresh_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Sc
     Ok(())
 }
 
-/// The audited calls, plus the signal-sending ones (always: a death's sender is named).
+/// The audited calls, plus the watched ones (always: a death's sender is named, a fork at
+/// the process limit is seen).
 fn audit_filter(names: &[String]) -> Result<Option<Filter>, ScenarioError> {
     let mut numbers = names
         .iter()
         .map(|n| syscall_number(n).ok_or_else(|| ScenarioError::UnknownSyscall(n.clone())))
         .collect::<Result<Vec<_>, _>>()?;
-    for nr in death::SIGNAL_CALLS {
+    for nr in death::WATCHED_CALLS {
         if !numbers.contains(&nr) {
             numbers.push(nr);
         }
@@ -173,7 +174,11 @@ impl<'a> Scenario<'a> {
             cwd,
             scratch,
             deadline: started + Duration::from_millis(spec.timeout_ms),
-            sup: Supervisor::new(),
+            sup: {
+                let mut sup = Supervisor::new();
+                sup.log.nproc = job.limits.nproc;
+                sup
+            },
             filter,
             runs: Vec::new(),
             result: ScenarioResult {
@@ -553,7 +558,7 @@ impl<'a> Scenario<'a> {
             _ => None,
         };
         let oom = death::oom_kills() > self.oom_at_start;
-        let death = signal.map(|sig| death::cause(&self.sup.signals, pid, pid, sig, oom));
+        let death = signal.map(|sig| death::cause(&self.sup.log.signals, pid, pid, sig, oom));
         let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let ended = Ended {
             signal,
@@ -566,7 +571,8 @@ impl<'a> Scenario<'a> {
         (death, death::limits_hit(&ended, &self.job.limits))
     }
 
-    /// Records the process limit when `count` student processes reach it.
+    /// Records the process limit: a fork the agent saw made at the limit (it failed with
+    /// EAGAIN), or `count` student processes at once reaching it.
     fn process_limit(&mut self, count: usize) {
         let nproc = self.job.limits.nproc;
         let already = self
@@ -574,11 +580,15 @@ impl<'a> Scenario<'a> {
             .limits
             .iter()
             .any(|l| l.limit == LimitKind::Processes);
-        if count as u64 >= nproc && !already {
+        let what = match &self.sup.log.fork_at_limit {
+            Some((who, n)) => format!("a fork by {who} with {n} processes running"),
+            None => format!("{count} processes at once"),
+        };
+        if !already && (self.sup.log.fork_at_limit.is_some() || count as u64 >= nproc) {
             self.result.limits.push(LimitHit {
                 limit: LimitKind::Processes,
                 value: nproc,
-                what: format!("{count} processes at once"),
+                what,
             });
         }
     }

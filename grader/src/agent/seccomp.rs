@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::death::{self, SentSignal};
+use super::death::Log;
 use super::syscalls::syscall_name;
 
 /// `AUDIT_ARCH_X86_64` from `<linux/audit.h>` (EM_X86_64 | 64-bit | little-endian).
@@ -154,12 +154,12 @@ impl Listener {
         self.fd.as_raw_fd()
     }
 
-    /// Receives one notification, counts it by name (a signal sent goes to `signals`)
+    /// Receives one notification, counts it by name (signals and forks also go to `log`)
     /// and lets the call proceed.
     pub(crate) fn service(
         &mut self,
         counts: &mut BTreeMap<String, u64>,
-        signals: &mut Vec<SentSignal>,
+        log: &mut Log,
     ) -> Serviced {
         // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed before RECV.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -173,12 +173,7 @@ impl Listener {
             };
         }
         self.count(&req, counts);
-        death::record_call(
-            req.pid as i32,
-            i64::from(req.data.nr),
-            &req.data.args,
-            signals,
-        );
+        log.record_call(req.pid as i32, i64::from(req.data.nr), &req.data.args);
         let resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,

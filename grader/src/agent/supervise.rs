@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use super::death::{SentSignal, Target};
+use super::death::{Log, SentSignal, Target};
 use super::procs::{self, ProcStat};
 use super::seccomp::{Listener, Serviced};
 
@@ -39,9 +39,9 @@ pub(crate) struct Supervisor {
     listeners: Vec<Listener>,
     /// Audited syscall counts, by name.
     pub counts: BTreeMap<String, u64>,
-    /// Every signal sent to a process during the scenario, by a student process (seen
-    /// through the listeners) or by the agent itself, in order.
-    pub signals: Vec<SentSignal>,
+    /// Signals sent and forks made during the scenario, by a student process (seen
+    /// through the listeners) or by the agent itself.
+    pub log: Log,
 }
 
 impl Supervisor {
@@ -54,7 +54,7 @@ impl Supervisor {
             reaped: HashMap::new(),
             listeners: Vec::new(),
             counts: BTreeMap::new(),
-            signals: Vec::new(),
+            log: Log::default(),
         }
     }
 
@@ -110,7 +110,7 @@ impl Supervisor {
     /// Sends `signal` to process group `pgid` on the scenario's behalf (a `kill` step),
     /// remembering it was the agent's, not a student's.
     pub(crate) fn signal_group(&mut self, pgid: i32, signal: i32) -> bool {
-        self.signals.push(SentSignal {
+        self.log.signals.push(SentSignal {
             sender: None,
             target: Target::Group(pgid),
             signal,
@@ -168,7 +168,7 @@ impl Supervisor {
         let mut finished = Vec::new();
         for (i, pfd) in fds.iter().take(self.listeners.len()).enumerate() {
             let gone = if pfd.revents & libc::POLLIN != 0 {
-                self.listeners[i].service(&mut self.counts, &mut self.signals) == Serviced::Finished
+                self.listeners[i].service(&mut self.counts, &mut self.log) == Serviced::Finished
             } else {
                 // No notification pending and hung up: no process uses the filter any more.
                 pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0

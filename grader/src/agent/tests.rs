@@ -13,7 +13,12 @@ use crate::protocol::{
 /// Tests that fork, wait or change namespaces take this lock.
 pub(crate) static FORK_LOCK: Mutex<()> = Mutex::new(());
 
-fn job(timeout_ms: u64, steps: Vec<Step>, audit: AuditRequest, run_as: Option<(u32, u32)>) -> Job {
+pub(super) fn job(
+    timeout_ms: u64,
+    steps: Vec<Step>,
+    audit: AuditRequest,
+    run_as: Option<(u32, u32)>,
+) -> Job {
     Job {
         lab: "test".into(),
         bin_dir: PathBuf::from("/job/bin"),
@@ -29,7 +34,7 @@ fn job(timeout_ms: u64, steps: Vec<Step>, audit: AuditRequest, run_as: Option<(u
 }
 
 /// Runs one job locally and returns its only scenario, checking the event framing.
-fn run(job: &Job) -> ScenarioResult {
+pub(super) fn run(job: &Job) -> ScenarioResult {
     let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
     run_job(job, &mut out, Mode::Local).expect("agent failed");
@@ -50,11 +55,11 @@ fn run(job: &Job) -> ScenarioResult {
     }
 }
 
-fn scenario(timeout_ms: u64, steps: Vec<Step>) -> ScenarioResult {
+pub(super) fn scenario(timeout_ms: u64, steps: Vec<Step>) -> ScenarioResult {
     run(&job(timeout_ms, steps, AuditRequest::default(), None))
 }
 
-fn cmd(id: &str, program: &str, args: &[&str], background: bool) -> Step {
+pub(super) fn cmd(id: &str, program: &str, args: &[&str], background: bool) -> Step {
     Step::Run {
         id: id.into(),
         program: program.into(),
@@ -65,11 +70,11 @@ fn cmd(id: &str, program: &str, args: &[&str], background: bool) -> Step {
     }
 }
 
-fn sh(id: &str, script: &str) -> Step {
+pub(super) fn sh(id: &str, script: &str) -> Step {
     cmd(id, "/bin/sh", &["-c", script], false)
 }
 
-fn process(outcome: &StepOutcome) -> &ProcessResult {
+pub(super) fn process(outcome: &StepOutcome) -> &ProcessResult {
     match outcome {
         StepOutcome::Process(p) => p,
         other => panic!("expected a process result, got {other:?}"),

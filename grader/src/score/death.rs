@@ -88,7 +88,11 @@ fn bytes(n: u64) -> String {
 
 /// The processes left behind, one clause each.
 pub(super) fn strays_text(strays: &[Stray]) -> String {
-    let items: Vec<String> = strays.iter().map(stray_clause).collect();
+    const SHOWN: usize = 5;
+    let mut items: Vec<String> = strays.iter().take(SHOWN).map(stray_clause).collect();
+    if strays.len() > SHOWN {
+        items.push(format!("and {} more", strays.len() - SHOWN));
+    }
     format!(
         "the scenario left processes behind: {}. Every process a program forks must end, and be waited for (wait/waitpid), before the program exits",
         items.join("; ")
