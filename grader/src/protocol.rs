@@ -94,6 +94,9 @@ pub struct AuditRequest {
     /// System call names to count across the student's process tree (seccomp user
     /// notification); empty = no syscall tracing.
     pub syscalls: Vec<String>,
+    /// Record the descriptors each student process still has open when it exits.
+    #[serde(default)]
+    pub fds: bool,
 }
 
 /// Kinds of IPC object the agent can see.
@@ -323,6 +326,9 @@ pub struct ScenarioResult {
     /// zombies at the end.
     #[serde(default)]
     pub strays: Vec<Stray>,
+    /// Descriptors beyond 0–2 still open when a student process exited (when audited).
+    #[serde(default)]
+    pub open_at_exit: Vec<OpenAtExit>,
     /// Wall time.
     pub duration_ms: u64,
 }
@@ -494,6 +500,17 @@ pub struct Stray {
     pub from: Option<String>,
     /// Its parent (for a zombie: who never waited for it), as `comm (pid N)`.
     pub parent: Option<String>,
+}
+
+/// A student process that exited with descriptors still open (beyond 0–2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenAtExit {
+    /// Pid.
+    pub pid: i32,
+    /// `comm`.
+    pub comm: String,
+    /// (fd, target of the symlink: `pipe:[77]`, `/dev/mqueue/q`, a path…).
+    pub fds: Vec<(i32, String)>,
 }
 
 /// Kinds of [`Stray`].

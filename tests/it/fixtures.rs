@@ -142,6 +142,7 @@ fixture_tests! {
     lab6_correct_c => ("lab6", "correct-c");
     lab6_correct_rust => ("lab6", "correct-rust");
     lab6_fd_leak => ("lab6", "fd-leak");
+    lab6_parent_keeps_read_end => ("lab6", "parent-keeps-read-end");
     lab6_pipe_tac_parent_keeps_pipe => ("lab6", "pipe-tac-parent-keeps-pipe");
     lab6_redir_no_dup2 => ("lab6", "redir-no-dup2");
     lab6_redir_perms_0644 => ("lab6", "redir-perms-0644");

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::protocol::{Death, LimitHit, LimitKind, Limits};
+use crate::protocol::{Death, LimitHit, LimitKind, Limits, OpenAtExit};
 
 use super::procs;
 
@@ -19,6 +19,8 @@ const CLONE: i64 = 56;
 const FORK: i64 = 57;
 const VFORK: i64 = 58;
 const CLONE3: i64 = 435;
+/// `exit_group`, watched when the scenario audits the descriptors left open at exit.
+pub(crate) const EXIT_GROUP: i64 = 231;
 
 /// Whom a signal was sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,8 @@ pub(crate) struct Log {
     /// The first fork made with the student's uid already at the process limit (it
     /// fails with EAGAIN): `comm (pid N)` and the number of processes then.
     pub fork_at_limit: Option<(String, u64)>,
+    /// Processes that exited with descriptors beyond 0–2 open (`None`: not audited).
+    pub open_at_exit: Option<Vec<OpenAtExit>>,
 }
 
 impl Log {
@@ -87,6 +91,10 @@ impl Log {
     pub(crate) fn record_call(&mut self, pid: i32, nr: i64, args: &[u64; 6]) {
         if [CLONE, FORK, VFORK, CLONE3].contains(&nr) {
             self.record_fork(pid);
+            return;
+        }
+        if nr == EXIT_GROUP {
+            self.record_exit(pid);
             return;
         }
         if !WATCHED_CALLS.contains(&nr) {
@@ -105,6 +113,22 @@ impl Log {
                 signal,
             });
         }
+    }
+
+    /// The descriptors a process still holds as it exits (the kernel closes them next).
+    fn record_exit(&mut self, pid: i32) {
+        let Some(list) = self.open_at_exit.as_mut() else {
+            return;
+        };
+        let fds: Vec<(i32, String)> = procs::fds(pid)
+            .into_iter()
+            .filter(|(fd, _)| *fd > 2)
+            .collect();
+        if fds.is_empty() {
+            return;
+        }
+        let comm = procs::stat(pid).map(|s| s.comm).unwrap_or_default();
+        list.push(OpenAtExit { pid, comm, fds });
     }
 
     /// A fork with `nproc` processes of the caller's uid already running fails with

@@ -75,3 +75,21 @@ fn a_child_left_running_is_an_orphan_of_its_run() {
     let clean = scenario(10_000, vec![sh("p", "sleep 0.05 & wait")]);
     assert!(clean.strays.is_empty(), "{:?}", clean.strays);
 }
+
+#[test]
+fn descriptors_open_at_exit_are_listed_when_audited() {
+    let audit = AuditRequest {
+        fds: true,
+        ..AuditRequest::default()
+    };
+    let steps = vec![sh("p", "exec 7</dev/null; true")];
+    let s = run(&super::tests::job(10_000, steps.clone(), audit, None));
+    let open = s
+        .open_at_exit
+        .iter()
+        .find(|o| o.fds.iter().any(|(fd, t)| *fd == 7 && t == "/dev/null"))
+        .unwrap_or_else(|| panic!("fd 7 not listed: {:?}", s.open_at_exit));
+    assert!(!open.comm.is_empty());
+    let quiet = run(&super::tests::job(10_000, steps, AuditRequest::default(), None));
+    assert!(quiet.open_at_exit.is_empty(), "{:?}", quiet.open_at_exit);
+}

@@ -142,12 +142,13 @@ fn fresh_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Sc
 
 /// The audited calls, plus the watched ones (always: a death's sender is named, a fork at
 /// the process limit is seen).
-fn audit_filter(names: &[String]) -> Result<Option<Filter>, ScenarioError> {
+fn audit_filter(names: &[String], fds: bool) -> Result<Option<Filter>, ScenarioError> {
     let mut numbers = names
         .iter()
         .map(|n| syscall_number(n).ok_or_else(|| ScenarioError::UnknownSyscall(n.clone())))
         .collect::<Result<Vec<_>, _>>()?;
-    for nr in death::WATCHED_CALLS {
+    let exits = fds.then_some(death::EXIT_GROUP);
+    for nr in death::WATCHED_CALLS.into_iter().chain(exits) {
         if !numbers.contains(&nr) {
             numbers.push(nr);
         }
@@ -161,7 +162,7 @@ impl<'a> Scenario<'a> {
         spec: &'a ScenarioJob,
         started: Instant,
     ) -> Result<Self, ScenarioError> {
-        let filter = audit_filter(&spec.audit.syscalls)?;
+        let filter = audit_filter(&spec.audit.syscalls, spec.audit.fds)?;
         ns::fresh_ipc()?;
         let root = Path::new(WORK_ROOT);
         let cwd = root.join(dir_name(&spec.name));
@@ -177,6 +178,7 @@ impl<'a> Scenario<'a> {
             sup: {
                 let mut sup = Supervisor::new();
                 sup.log.nproc = job.limits.nproc;
+                sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
                 sup
             },
             filter,
@@ -666,6 +668,7 @@ impl<'a> Scenario<'a> {
             })
             .collect();
         self.result.leftovers = leftovers.into_iter().map(|i| self.result_of(i)).collect();
+        self.result.open_at_exit = self.sup.log.open_at_exit.take().unwrap_or_default();
         for name in &self.spec.audit.syscalls {
             let n = self.sup.counts.get(name).copied().unwrap_or(0);
             self.result.syscalls.insert(name.clone(), n);

@@ -254,6 +254,7 @@ fn leaked_queue_is_listed_with_its_ipcrm_command_then_removed() {
     let audit = AuditRequest {
         leaks: true,
         syscalls: Vec::new(),
+        fds: false,
     };
     let s = run(&job(
         10_000,
@@ -293,6 +294,7 @@ fn syscalls_of_the_whole_tree_are_counted() {
     let audit = AuditRequest {
         leaks: false,
         syscalls: vec!["msgget".into(), "execve".into(), "shmget".into()],
+        fds: false,
     };
     // sh forks ipcmk: counting msgget proves the filter is inherited by children.
     let steps = vec![sh("mk", "/usr/bin/ipcmk -Q && /usr/bin/ipcmk -Q")];
@@ -311,6 +313,7 @@ fn auditing_read_and_write_counts_only_the_student() {
     let audit = AuditRequest {
         leaks: false,
         syscalls: vec!["read".into(), "write".into(), "dup2".into(), "close".into()],
+        fds: false,
     };
     let steps = vec![sh("io", "echo one; echo two")];
     let s = run(&job(10_000, steps, audit, None));
@@ -490,6 +493,7 @@ fn run_as_drops_to_the_student_uid_with_the_audit_still_counting() {
     let audit = AuditRequest {
         leaks: true,
         syscalls: vec!["msgget".into()],
+        fds: false,
     };
     let steps = vec![
         Step::IpcCreate {
@@ -520,6 +524,7 @@ fn unknown_audited_syscall_is_an_agent_error() {
     let audit = AuditRequest {
         leaks: false,
         syscalls: vec!["frobnicate".into()],
+        fds: false,
     };
     let s = run(&job(10_000, vec![sh("p", "true")], audit, None));
     assert!(s.steps.is_empty());
@@ -636,6 +641,7 @@ fn agent_created_objects_are_waited_for_listed_and_removed() {
         AuditRequest {
             leaks: true,
             syscalls: Vec::new(),
+            fds: false,
         },
         None,
     ));

@@ -2,7 +2,7 @@
 //! that ended a process, which resource limit a process ran into (its value and what hit
 //! it), and the processes a scenario left behind.
 
-use crate::protocol::{Death, LimitHit, LimitKind, ProcessResult, Stray, StrayKind};
+use crate::protocol::{Death, LimitHit, LimitKind, OpenAtExit, ProcessResult, Stray, StrayKind};
 
 /// `, sent by its own child (pid 12, `msgq`)`: who sent a fatal signal, or "" when the
 /// report does not say (an older agent) or the kernel sent it for a fault.
@@ -99,6 +99,31 @@ pub(super) fn strays_text(strays: &[Stray]) -> String {
     )
 }
 
+/// The descriptors processes still held when they exited, one clause per process.
+pub(super) fn open_fds_text(open: &[OpenAtExit]) -> String {
+    const SHOWN: usize = 5;
+    let mut items: Vec<String> = open
+        .iter()
+        .take(SHOWN)
+        .map(|o| {
+            let fds: Vec<String> = o.fds.iter().map(|(fd, t)| format!("{fd} ({t})")).collect();
+            format!(
+                "`{}` (pid {}) exited with fd {} still open",
+                o.comm,
+                o.pid,
+                fds.join(", ")
+            )
+        })
+        .collect();
+    if open.len() > SHOWN {
+        items.push(format!("and {} more", open.len() - SHOWN));
+    }
+    format!(
+        "descriptors were left open at exit: {}. Close what a process no longer needs (both ends of a pipe once dup2'd, the queue with mq_close) before it execs or exits",
+        items.join("; ")
+    )
+}
+
 fn stray_clause(s: &Stray) -> String {
     let who = format!("`{}` (pid {})", s.comm, s.pid);
     let after = s
@@ -141,6 +166,18 @@ mod tests {
         assert!(limit_sentence(&cap).starts_with("the grader's output cap (64 KiB per stream)"));
         assert_eq!(bytes(1536 << 10), "1.5 MiB");
         assert_eq!(bytes(100), "100 bytes");
+    }
+
+    #[test]
+    fn open_descriptors_are_named_with_their_targets() {
+        let open = [OpenAtExit {
+            pid: 10,
+            comm: "pipe_tac".into(),
+            fds: vec![(3, "pipe:[77]".into()), (4, "pipe:[77]".into())],
+        }];
+        assert!(open_fds_text(&open).starts_with(
+            "descriptors were left open at exit: `pipe_tac` (pid 10) exited with fd 3 (pipe:[77]), 4 (pipe:[77]) still open."
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod observed;
 
 use serde::{Deserialize, Serialize};
 
-use death::{limits_text, sender_text, sigkill_explained, strays_text};
+use death::{limits_text, open_fds_text, sender_text, sigkill_explained, strays_text};
 pub use observed::describe_object;
 use observed::{check_file, check_messages, check_snapshot, kind_name};
 
@@ -144,12 +144,20 @@ fn with_limits(message: String, limits: &[crate::protocol::LimitHit]) -> String 
     }
 }
 
-/// Processes left behind cost `audit.stray_cost` points (0: a warning in the message).
+/// Processes left behind, and descriptors left open at exit, cost `audit.stray_cost`
+/// points (0: a warning in the message).
 fn charge_strays(spec: &ScenarioSpec, result: &ScenarioResult, out: &mut TestResult) {
-    if result.strays.is_empty() {
+    let mut parts = Vec::new();
+    if !result.strays.is_empty() {
+        parts.push(strays_text(&result.strays));
+    }
+    if !result.open_at_exit.is_empty() {
+        parts.push(open_fds_text(&result.open_at_exit));
+    }
+    if parts.is_empty() {
         return;
     }
-    let text = strays_text(&result.strays);
+    let text = parts.join("; ");
     let cost = spec.audit.stray_cost;
     if out.status == Status::Passed {
         out.message = if cost == 0 {

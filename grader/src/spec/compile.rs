@@ -44,6 +44,7 @@ pub fn scenario(
         audit: AuditRequest {
             leaks: s.audit.leaks,
             syscalls,
+            fds: s.audit.fds,
         },
     })
 }

@@ -85,6 +85,10 @@ pub struct AuditSpec {
     /// 0 (the default): a warning in the report, no point lost.
     #[serde(default)]
     pub stray_cost: u32,
+    /// Report the descriptors (pipe ends, a queue's) each student process still has open
+    /// when it exits, as a warning (costs `stray_cost` too).
+    #[serde(default)]
+    pub fds: bool,
 }
 
 impl Default for AuditSpec {
@@ -93,6 +97,7 @@ impl Default for AuditSpec {
             leaks: true,
             syscalls: SyscallSpec::default(),
             stray_cost: 0,
+            fds: false,
         }
     }
 }
