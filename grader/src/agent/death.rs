@@ -84,6 +84,9 @@ pub(crate) struct Log {
     pub fork_at_limit: Option<(String, u64)>,
     /// Processes that exited with descriptors beyond 0–2 open (`None`: not audited).
     pub open_at_exit: Option<Vec<OpenAtExit>>,
+    /// The submission's programs' directory: only their processes' descriptors are
+    /// audited (a system `tac` keeps its own temporary file open, not the student's).
+    pub bin_dir: std::path::PathBuf,
 }
 
 impl Log {
@@ -120,6 +123,10 @@ impl Log {
         let Some(list) = self.open_at_exit.as_mut() else {
             return;
         };
+        let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        if !exe.starts_with(&self.bin_dir) {
+            return;
+        }
         let fds: Vec<(i32, String)> = procs::fds(pid)
             .into_iter()
             .filter(|(fd, _)| *fd > 2)

@@ -83,13 +83,21 @@ fn descriptors_open_at_exit_are_listed_when_audited() {
         ..AuditRequest::default()
     };
     let steps = vec![sh("p", "exec 7</dev/null; true")];
-    let s = run(&super::tests::job(10_000, steps.clone(), audit, None));
+    let mut job = super::tests::job(10_000, steps.clone(), audit, None);
+    // The shell plays the submission's program here.
+    job.bin_dir = "/".into();
+    let s = run(&job);
     let open = s
         .open_at_exit
         .iter()
         .find(|o| o.fds.iter().any(|(fd, t)| *fd == 7 && t == "/dev/null"))
         .unwrap_or_else(|| panic!("fd 7 not listed: {:?}", s.open_at_exit));
     assert!(!open.comm.is_empty());
-    let quiet = run(&super::tests::job(10_000, steps, AuditRequest::default(), None));
+    let quiet = run(&super::tests::job(
+        10_000,
+        steps,
+        AuditRequest::default(),
+        None,
+    ));
     assert!(quiet.open_at_exit.is_empty(), "{:?}", quiet.open_at_exit);
 }

@@ -179,6 +179,7 @@ impl<'a> Scenario<'a> {
                 let mut sup = Supervisor::new();
                 sup.log.nproc = job.limits.nproc;
                 sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
+                sup.log.bin_dir = job.bin_dir.clone();
                 sup
             },
             filter,
