@@ -282,7 +282,7 @@ pub fn collect_results(events: &[AgentEvent]) -> Result<Vec<ScenarioResult>, Str
     Ok(events
         .iter()
         .filter_map(|e| match e {
-            AgentEvent::Scenario(r) => Some(r.clone()),
+            AgentEvent::Scenario(r) => Some(r.as_ref().clone()),
             _ => None,
         })
         .collect())

@@ -94,6 +94,9 @@ pub struct AuditRequest {
     /// System call names to count across the student's process tree (seccomp user
     /// notification); empty = no syscall tracing.
     pub syscalls: Vec<String>,
+    /// Record the descriptors each student process still has open when it exits.
+    #[serde(default)]
+    pub fds: bool,
     /// How to count the scenario's round trips from the audited calls (a pingpong), so
     /// the agent can tell a program too slow to finish from a blocked one.
     #[serde(default)]
@@ -290,7 +293,7 @@ pub enum AgentEvent {
         version: String,
     },
     /// One finished scenario.
-    Scenario(ScenarioResult),
+    Scenario(Box<ScenarioResult>),
     /// The agent could not run the job at all.
     Fatal {
         /// Why.
@@ -329,6 +332,16 @@ pub struct ScenarioResult {
     pub hang: Option<HangReport>,
     /// Agent-side failure (not the student's): the scenario could not be run.
     pub error: Option<String>,
+    /// Limits the scenario's processes ran into as a whole (the process limit).
+    #[serde(default)]
+    pub limits: Vec<LimitHit>,
+    /// Student processes left behind: orphans after their program ended, daemons,
+    /// zombies at the end.
+    #[serde(default)]
+    pub strays: Vec<Stray>,
+    /// Descriptors beyond 0–2 still open when a student process exited (when audited).
+    #[serde(default)]
+    pub open_at_exit: Vec<OpenAtExit>,
     /// Wall time.
     pub duration_ms: u64,
 }
@@ -424,6 +437,105 @@ pub struct ProcessResult {
     pub duration_ms: u64,
     /// Why it did not start, for `NotStarted`.
     pub error: Option<String>,
+    /// For a death by signal: who sent it, as the agent saw it.
+    #[serde(default)]
+    pub death: Option<Death>,
+    /// Resource limits this process ran into (file size, CPU, output cap, a full disk).
+    #[serde(default)]
+    pub limits: Vec<LimitHit>,
+}
+
+/// Who sent the signal that ended a process. The agent sees every `kill`, `tkill` and
+/// `tgkill` a student process makes (seccomp notification) and the signals it sends
+/// itself; a signal nobody sent came from the kernel.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Death {
+    /// The process signalled itself (`raise`, `abort`, `kill(getpid(), …)`).
+    Itself,
+    /// Another student process sent it.
+    Process {
+        /// The sender's pid.
+        pid: i32,
+        /// The sender's `comm`.
+        comm: String,
+        /// The sender is a child of the process it killed.
+        child: bool,
+    },
+    /// The scenario's own `kill` step (the grader).
+    Grader,
+    /// The kernel's OOM killer (the guest ran out of memory).
+    OutOfMemory,
+    /// No process sent it: the kernel (a fault, a resource limit).
+    Kernel,
+}
+
+/// Which limit fired.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    /// RLIMIT_FSIZE (SIGXFSZ, or EFBIG from `write`).
+    FileSize,
+    /// RLIMIT_NPROC (EAGAIN from `fork`).
+    Processes,
+    /// RLIMIT_AS (ENOMEM).
+    AddressSpace,
+    /// RLIMIT_CPU (SIGXCPU, then SIGKILL).
+    CpuTime,
+    /// The grader's cap on captured stdout/stderr.
+    OutputCap,
+    /// The filesystem the program wrote to is full (ENOSPC).
+    DiskFull,
+}
+
+/// A resource limit a student's process ran into.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LimitHit {
+    /// Which limit.
+    pub limit: LimitKind,
+    /// Its value (bytes, processes or seconds).
+    pub value: u64,
+    /// What hit it: a file, a stream, a call, e.g. "`big.dat` (268435456 bytes)".
+    pub what: String,
+}
+
+/// A student process still there when it should not be: left running after the program
+/// that started it ended, detached, or a zombie nobody waited for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stray {
+    /// Pid.
+    pub pid: i32,
+    /// `comm`.
+    pub comm: String,
+    /// What it is.
+    pub kind: StrayKind,
+    /// The `run` id of the program it came from, when known.
+    pub from: Option<String>,
+    /// Its parent (for a zombie: who never waited for it), as `comm (pid N)`.
+    pub parent: Option<String>,
+}
+
+/// A student process that exited with descriptors still open (beyond 0–2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenAtExit {
+    /// Pid.
+    pub pid: i32,
+    /// `comm`.
+    pub comm: String,
+    /// (fd, target of the symlink: `pipe:[77]`, `/dev/mqueue/q`, a path…).
+    pub fds: Vec<(i32, String)>,
+}
+
+/// Kinds of [`Stray`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StrayKind {
+    /// Still running after the program that started it exited (an orphan).
+    Orphan,
+    /// Left its process group or session (`setsid`, `setpgid`): a daemon.
+    Daemon,
+    /// Ended but never waited for by its (still running) parent.
+    Zombie,
 }
 
 /// Facts about a file after a step.
@@ -740,7 +852,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_as_json_lines() {
-        let ev = AgentEvent::Scenario(ScenarioResult {
+        let ev = AgentEvent::Scenario(Box::new(ScenarioResult {
             name: "s".into(),
             steps: vec![StepOutcome::Process(ProcessResult {
                 id: "p".into(),
@@ -751,9 +863,15 @@ mod tests {
                 truncated: false,
                 duration_ms: 3,
                 error: None,
+                death: Some(Death::Process {
+                    pid: 12,
+                    comm: "msgq".into(),
+                    child: true,
+                }),
+                limits: Vec::new(),
             })],
             ..Default::default()
-        });
+        }));
         let line = serde_json::to_string(&ev).unwrap();
         assert!(!line.contains('\n'));
         assert_eq!(serde_json::from_str::<AgentEvent>(&line).unwrap(), ev);

@@ -89,6 +89,11 @@ fixture_tests! {
     lab1_slow_pingpong => ("lab1", "slow-pingpong");
     lab1_fake_output => ("lab1", "fake-output");
     lab1_fresh_guest => ("lab1", "fresh-guest");
+    lab1_killed_by_child => ("lab1", "killed-by-child");
+    lab1_killed_huge_file => ("lab1", "huge-file");
+    lab1_killed_fork_limit => ("lab1", "fork-limit");
+    lab1_killed_output_flood => ("lab1", "output-flood");
+    lab1_killed_child_left_running => ("lab1", "child-left-running");
     lab2_correct_c => ("lab2", "correct-c");
     lab2_correct_rust => ("lab2", "correct-rust");
     lab2_skeleton => ("lab2", "skeleton");
@@ -138,6 +143,7 @@ fixture_tests! {
     lab6_correct_c => ("lab6", "correct-c");
     lab6_correct_rust => ("lab6", "correct-rust");
     lab6_fd_leak => ("lab6", "fd-leak");
+    lab6_parent_keeps_read_end => ("lab6", "parent-keeps-read-end");
     lab6_pipe_tac_parent_keeps_pipe => ("lab6", "pipe-tac-parent-keeps-pipe");
     lab6_redir_no_dup2 => ("lab6", "redir-no-dup2");
     lab6_redir_perms_0644 => ("lab6", "redir-perms-0644");

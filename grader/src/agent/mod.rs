@@ -3,6 +3,7 @@
 //! only observes; the host judges.
 
 mod boot;
+mod death;
 pub mod entry;
 mod files;
 mod hang;
@@ -105,7 +106,7 @@ pub fn run_job(job: &Job, out: &mut dyn Write, mode: Mode) -> Result<(), AgentEr
     }
     for spec in &job.scenarios {
         let result = scenario::run(job, spec);
-        emit(out, &AgentEvent::Scenario(result))?;
+        emit(out, &AgentEvent::Scenario(Box::new(result)))?;
     }
     emit(out, &AgentEvent::Done)
 }
@@ -157,5 +158,7 @@ fn emit(out: &mut dyn Write, event: &AgentEvent) -> Result<(), AgentError> {
         .map_err(AgentError::WriteEvent)
 }
 
+#[cfg(test)]
+mod death_tests;
 #[cfg(test)]
 mod tests;

@@ -83,6 +83,22 @@ pub(crate) fn subtree(procs: &[ProcStat], is_root: impl Fn(&ProcStat) -> bool) -
         .collect()
 }
 
+/// The uid owning process `pid` (its `/proc` entry's owner).
+pub(crate) fn uid(pid: i32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid())
+}
+
+/// How many processes run as `uid` now (what RLIMIT_NPROC compares with).
+pub(crate) fn count_of_uid(uid: u32) -> u64 {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| self::uid(pid) == Some(uid))
+        .count() as u64
+}
+
 /// The kernel function a process sleeps in (`/proc/PID/wchan`), empty if unknown.
 pub(crate) fn wchan(pid: i32) -> String {
     match fs::read_to_string(format!("/proc/{pid}/wchan")) {

@@ -12,6 +12,9 @@ use crate::protocol::{
     Condition, Exit, Job, ProcessResult, ScenarioJob, ScenarioResult, Step, StepOutcome,
 };
 
+mod left;
+
+use super::death;
 use super::files;
 use super::hang;
 use super::ipc::{self, NewObject};
@@ -25,6 +28,9 @@ use super::syscalls::syscall_number;
 /// Where scenarios get their working directories (`<root>/<scenario>`) and where the
 /// agent keeps captured output (`<root>/.out/<scenario>`, out of the student's reach).
 pub(crate) const WORK_ROOT: &str = crate::protocol::AGENT_WORK_ROOT;
+/// How long the processes a program started may take to end after it did, before they
+/// count as left behind.
+const STRAY_GRACE: Duration = Duration::from_millis(200);
 /// The search path student programs get, after the submission's own directory.
 const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/sbin";
 
@@ -82,6 +88,8 @@ struct Scenario<'a> {
     watch: Watch,
     /// The deadline passed (or the scenario was stopped early): no further step runs.
     over: bool,
+    /// The OOM killer's count when the scenario started.
+    oom_at_start: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -136,14 +144,19 @@ fn fresh_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Sc
     Ok(())
 }
 
-fn audit_filter(names: &[String]) -> Result<Option<Filter>, ScenarioError> {
-    if names.is_empty() {
-        return Ok(None);
-    }
-    let numbers = names
+/// The audited calls, plus the watched ones (always: a death's sender is named, a fork at
+/// the process limit is seen).
+fn audit_filter(names: &[String], fds: bool) -> Result<Option<Filter>, ScenarioError> {
+    let mut numbers = names
         .iter()
         .map(|n| syscall_number(n).ok_or_else(|| ScenarioError::UnknownSyscall(n.clone())))
         .collect::<Result<Vec<_>, _>>()?;
+    let exits = fds.then_some(death::EXIT_GROUP);
+    for nr in death::WATCHED_CALLS.into_iter().chain(exits) {
+        if !numbers.contains(&nr) {
+            numbers.push(nr);
+        }
+    }
     Ok(Some(Filter::notify_on(&numbers)))
 }
 
@@ -153,7 +166,7 @@ impl<'a> Scenario<'a> {
         spec: &'a ScenarioJob,
         started: Instant,
     ) -> Result<Self, ScenarioError> {
-        let filter = audit_filter(&spec.audit.syscalls)?;
+        let filter = audit_filter(&spec.audit.syscalls, spec.audit.fds)?;
         ns::fresh_ipc()?;
         let root = Path::new(WORK_ROOT);
         let cwd = root.join(dir_name(&spec.name));
@@ -167,7 +180,13 @@ impl<'a> Scenario<'a> {
             cwd,
             scratch,
             deadline: started + timeout,
-            sup: Supervisor::new(),
+            sup: {
+                let mut sup = Supervisor::new();
+                sup.log.nproc = job.limits.nproc;
+                sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
+                sup.log.bin_dir = job.bin_dir.clone();
+                sup
+            },
             filter,
             runs: Vec::new(),
             result: ScenarioResult {
@@ -176,6 +195,7 @@ impl<'a> Scenario<'a> {
             },
             watch: Watch::new(started, timeout, &spec.audit),
             over: false,
+            oom_at_start: death::oom_kills(),
         })
     }
 
@@ -407,6 +427,8 @@ impl<'a> Scenario<'a> {
                 truncated: false,
                 duration_ms: 0,
                 error: Some(format!("no process was started with id `{id}`")),
+                death: None,
+                limits: Vec::new(),
             }),
         }
     }
@@ -434,6 +456,9 @@ impl<'a> Scenario<'a> {
                 self.on_deadline();
             }
             self.runs[idx].waited |= exited || self.over;
+            if exited && !self.over {
+                self.strays_after(idx);
+            }
         }
         StepOutcome::Process(self.result_of(idx))
     }
@@ -443,8 +468,7 @@ impl<'a> Scenario<'a> {
         let pid = self.find(id).and_then(|i| self.runs[i].pid);
         let ok = match pid {
             // The whole process group: the program and the children it forked.
-            // SAFETY: kill takes plain integers; the group is one the agent created.
-            Some(pid) if self.sup.reaped(pid).is_none() => unsafe { libc::kill(-pid, signal) == 0 },
+            Some(pid) if self.sup.reaped(pid).is_none() => self.sup.signal_group(pid, signal),
             _ => false,
         };
         StepOutcome::Killed {
@@ -524,6 +548,7 @@ impl<'a> Scenario<'a> {
             self.watch.sample(&self.sup);
         }
         let live = self.sup.descendants();
+        self.process_limit(live.len());
         if !live.is_empty() {
             let mut report = hang::report(&live);
             report.pace = self.watch.pace();
@@ -555,6 +580,7 @@ impl<'a> Scenario<'a> {
         let cap = self.job.limits.output_cap_bytes;
         let (stdout, cut_out) = read_capped(&r.stdout, cap);
         let (stderr, cut_err) = read_capped(&r.stderr, cap);
+        let (death, limits) = self.cause_of(idx, &exit);
         ProcessResult {
             id: r.id.clone(),
             command: r.command.clone(),
@@ -564,11 +590,19 @@ impl<'a> Scenario<'a> {
             truncated: cut_out || cut_err,
             duration_ms: ms(end.saturating_duration_since(r.started)),
             error: r.error.clone(),
+            death,
+            limits,
         }
     }
 
     /// Ends the scenario: kills what is left, then reports leftovers, counts and leaks.
     fn finish(mut self) -> ScenarioResult {
+        self.sup.reap();
+        if !self.over {
+            self.zombies();
+            let count = self.sup.tree().len();
+            self.process_limit(count);
+        }
         self.kill_everything();
         let leftovers: Vec<usize> = (0..self.runs.len())
             .filter(|&i| {
@@ -576,6 +610,7 @@ impl<'a> Scenario<'a> {
             })
             .collect();
         self.result.leftovers = leftovers.into_iter().map(|i| self.result_of(i)).collect();
+        self.result.open_at_exit = self.sup.log.open_at_exit.take().unwrap_or_default();
         for name in &self.spec.audit.syscalls {
             let n = self.sup.counts.get(name).copied().unwrap_or(0);
             self.result.syscalls.insert(name.clone(), n);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use super::death::Log;
 use super::syscalls::syscall_name;
 
 /// `AUDIT_ARCH_X86_64` from `<linux/audit.h>` (EM_X86_64 | 64-bit | little-endian).
@@ -153,8 +154,13 @@ impl Listener {
         self.fd.as_raw_fd()
     }
 
-    /// Receives one notification, counts it by name and lets the call proceed.
-    pub(crate) fn service(&mut self, counts: &mut BTreeMap<String, u64>) -> Serviced {
+    /// Receives one notification, counts it by name (signals and forks also go to `log`)
+    /// and lets the call proceed.
+    pub(crate) fn service(
+        &mut self,
+        counts: &mut BTreeMap<String, u64>,
+        log: &mut Log,
+    ) -> Serviced {
         // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed before RECV.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
         // SAFETY: RECV writes one seccomp_notif into `req`, which is large enough.
@@ -167,6 +173,7 @@ impl Listener {
             };
         }
         self.count(&req, counts);
+        log.record_call(req.pid as i32, i64::from(req.data.nr), &req.data.args);
         let resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+use super::death::{Log, SentSignal, Target};
 use super::procs::{self, ProcStat};
 use super::seccomp::{Listener, Serviced};
 
@@ -20,6 +21,8 @@ pub(crate) struct Reaped {
     pub status: i32,
     /// When the agent saw it end.
     pub at: Instant,
+    /// CPU time it used (user + system, its waited-for children included), in ms.
+    pub cpu_ms: u64,
 }
 
 /// The agent's view of the processes it started in one scenario.
@@ -36,6 +39,9 @@ pub(crate) struct Supervisor {
     listeners: Vec<Listener>,
     /// Audited syscall counts, by name.
     pub counts: BTreeMap<String, u64>,
+    /// Signals sent and forks made during the scenario, by a student process (seen
+    /// through the listeners) or by the agent itself.
+    pub log: Log,
 }
 
 impl Supervisor {
@@ -48,6 +54,7 @@ impl Supervisor {
             reaped: HashMap::new(),
             listeners: Vec::new(),
             counts: BTreeMap::new(),
+            log: Log::default(),
         }
     }
 
@@ -81,19 +88,35 @@ impl Supervisor {
     fn reap_matching(&mut self, which: i32) {
         loop {
             let mut status = 0;
-            // SAFETY: waitpid with WNOHANG writes only `status`.
-            let pid = unsafe { libc::waitpid(which, &mut status, libc::WNOHANG) };
+            // SAFETY: rusage is plain data, filled in by wait4.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: wait4 with WNOHANG writes only `status` and `usage`.
+            let pid = unsafe { libc::wait4(which, &mut status, libc::WNOHANG, &mut usage) };
             if pid <= 0 {
                 return;
             }
+            let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
             self.reaped.insert(
                 pid,
                 Reaped {
                     status,
                     at: Instant::now(),
+                    cpu_ms: ms(usage.ru_utime) + ms(usage.ru_stime),
                 },
             );
         }
+    }
+
+    /// Sends `signal` to process group `pgid` on the scenario's behalf (a `kill` step),
+    /// remembering it was the agent's, not a student's.
+    pub(crate) fn signal_group(&mut self, pgid: i32, signal: i32) -> bool {
+        self.log.signals.push(SentSignal {
+            sender: None,
+            target: Target::Group(pgid),
+            signal,
+        });
+        // SAFETY: kill takes plain integers; the group is one the agent created.
+        unsafe { libc::kill(-pgid, signal) == 0 }
     }
 
     /// Waits until `done` holds (true) or `until` passes (false), answering syscall
@@ -145,7 +168,7 @@ impl Supervisor {
         let mut finished = Vec::new();
         for (i, pfd) in fds.iter().take(self.listeners.len()).enumerate() {
             let gone = if pfd.revents & libc::POLLIN != 0 {
-                self.listeners[i].service(&mut self.counts) == Serviced::Finished
+                self.listeners[i].service(&mut self.counts, &mut self.log) == Serviced::Finished
             } else {
                 // No notification pending and hung up: no process uses the filter any more.
                 pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0
@@ -170,8 +193,18 @@ impl Supervisor {
         self.tree().into_iter().filter(ProcStat::is_live).collect()
     }
 
+    /// Whether the agent created process group `pgid` (a `run` step's).
+    pub(crate) fn owns_group(&self, pgid: i32) -> bool {
+        self.pgids.contains(&pgid)
+    }
+
+    /// The agent's own pid (the parent of orphans it adopted).
+    pub(crate) fn self_pid(&self) -> i32 {
+        self.self_pid
+    }
+
     /// The agent's process tree, zombies included.
-    fn tree(&self) -> Vec<ProcStat> {
+    pub(crate) fn tree(&self) -> Vec<ProcStat> {
         let all = procs::all();
         let me = self.self_pid;
         if self.exclusive {

@@ -50,12 +50,12 @@ pub(super) fn run(job: &Job) -> ScenarioResult {
     assert_eq!(events.last(), Some(&AgentEvent::Done));
     assert_eq!(events.len(), 3);
     match events.into_iter().nth(1) {
-        Some(AgentEvent::Scenario(s)) => s,
+        Some(AgentEvent::Scenario(s)) => *s,
         other => panic!("expected a scenario, got {other:?}"),
     }
 }
 
-fn scenario(timeout_ms: u64, steps: Vec<Step>) -> ScenarioResult {
+pub(super) fn scenario(timeout_ms: u64, steps: Vec<Step>) -> ScenarioResult {
     run(&job(timeout_ms, steps, AuditRequest::default(), None))
 }
 

@@ -107,6 +107,9 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         if t.status != Status::Passed {
             writeln!(out, "      why:  {}", t.message)?;
             write_hints(r, t, out)?;
+        } else if !t.message.is_empty() {
+            // A passed scenario's message is a warning that cost nothing (see stray_cost).
+            writeln!(out, "      note: {}", t.message)?;
         }
     }
     let total = format!("Score: {}/{}", r.score, r.max_score);

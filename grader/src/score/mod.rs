@@ -2,11 +2,13 @@
 //! expectations. A student's failure is a [`TestResult`] with a status and a sentence that
 //! says what was expected and what happened, never an error of the grader.
 
+mod death;
 mod hang;
 mod observed;
 
 use serde::{Deserialize, Serialize};
 
+use death::{limits_text, open_fds_text, sender_text, sigkill_explained, strays_text};
 pub use observed::describe_object;
 use observed::{check_file, check_messages, check_snapshot, kind_name};
 
@@ -113,7 +115,7 @@ pub fn evaluate(
     match check_scenario(spec, steps, result, vars) {
         Err(miss) => {
             out.status = miss.status;
-            out.message = miss.message;
+            out.message = with_limits(miss.message, &result.limits);
             out.hint = spec.hint_levels().first().map(|h| h.to_string());
         }
         Ok(()) if !result.leaks.is_empty() && spec.audit.leaks => {
@@ -124,7 +126,52 @@ pub fn evaluate(
         }
         Ok(()) => out.score = spec.max_points(),
     }
+    if out.status != Status::Error {
+        charge_strays(spec, result, &mut out);
+    }
     out
+}
+
+/// Adds the scenario's limits to a message, before the list of what ran at the deadline
+/// (the limit is the cause, the list its symptoms).
+fn with_limits(message: String, limits: &[crate::protocol::LimitHit]) -> String {
+    let text = limits_text(limits);
+    let at = [". At the deadline: ", ". Still running at the deadline: "]
+        .iter()
+        .find_map(|m| message.find(m));
+    match at {
+        Some(i) => format!("{}{text}{}", &message[..i], &message[i..]),
+        None => message + &text,
+    }
+}
+
+/// Processes left behind, and descriptors left open at exit, cost `audit.stray_cost`
+/// points (0: a warning in the message).
+fn charge_strays(spec: &ScenarioSpec, result: &ScenarioResult, out: &mut TestResult) {
+    let mut parts = Vec::new();
+    if !result.strays.is_empty() {
+        parts.push(strays_text(&result.strays));
+    }
+    if !result.open_at_exit.is_empty() {
+        parts.push(open_fds_text(&result.open_at_exit));
+    }
+    if parts.is_empty() {
+        return;
+    }
+    let text = parts.join("; ");
+    let cost = spec.audit.stray_cost;
+    if out.status == Status::Passed {
+        out.message = if cost == 0 {
+            format!("warning: {text}")
+        } else {
+            out.status = Status::Failed;
+            out.hint = spec.hint_levels().first().map(|h| h.to_string());
+            text
+        };
+    } else {
+        out.message = format!("{}; {text}", out.message);
+    }
+    out.score = out.score.saturating_sub(cost);
 }
 
 fn check_scenario(
@@ -289,7 +336,12 @@ fn check_process(
         Exit::Timeout => {
             return Err(Miss {
                 status: Status::Timeout,
-                message: format!("{cmd} {}{}", hang::ended(hang), output_tail(p)),
+                message: format!(
+                    "{cmd} {}{}{}",
+                    hang::ended(hang),
+                    limits_text(&p.limits),
+                    output_tail(p)
+                ),
             })
         }
         Exit::Signal(sig) => {
@@ -301,11 +353,17 @@ fn check_process(
                 .ok()
                 .flatten();
             if expected != Some(sig) {
+                let name = if sig == libc::SIGKILL && sigkill_explained(p) {
+                    signal_name(sig).to_string()
+                } else {
+                    describe_signal(sig)
+                };
                 return Err(Miss {
                     status: Status::Crashed,
                     message: format!(
-                        "{cmd} was killed by {}{}",
-                        describe_signal(sig),
+                        "{cmd} was killed by {name}{}{}{}",
+                        sender_text(p),
+                        limits_text(&p.limits),
                         output_tail(p)
                     ),
                 });
@@ -332,7 +390,8 @@ fn check_process(
             };
             if let Some(w) = want.filter(|w| *w != code) {
                 return Err(fail(format!(
-                    "{cmd} exited with status {code}, expected {w}{}",
+                    "{cmd} exited with status {code}, expected {w}{}{}",
+                    limits_text(&p.limits),
                     output_tail(p)
                 )));
             }
@@ -344,7 +403,7 @@ fn check_process(
     ] {
         for m in ms.iter().flat_map(|m| m.as_slice()) {
             m.check(name, text, vars)
-                .map_err(|msg| fail(format!("{cmd}: {msg}")))?;
+                .map_err(|msg| fail(format!("{cmd}: {msg}{}", limits_text(&p.limits))))?;
         }
     }
     Ok(())

@@ -49,6 +49,8 @@ fn process(exit: Exit, stdout: &str, stderr: &str) -> StepOutcome {
         truncated: false,
         duration_ms: 1,
         error: None,
+        death: None,
+        limits: Vec::new(),
     })
 }
 

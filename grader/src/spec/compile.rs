@@ -51,6 +51,7 @@ pub fn scenario(
             leaks: s.audit.leaks,
             syscalls,
             round_trips,
+            fds: s.audit.fds,
         },
     })
 }

@@ -80,6 +80,15 @@ pub struct AuditSpec {
     /// System-call expectations over the student's process tree.
     #[serde(default)]
     pub syscalls: SyscallSpec,
+    /// Points lost when the scenario leaves processes behind (still running after the
+    /// program that forked them ended, detached daemons, zombies never waited for);
+    /// 0 (the default): a warning in the report, no point lost.
+    #[serde(default)]
+    pub stray_cost: u32,
+    /// Report the descriptors (pipe ends, a queue's) each student process still has open
+    /// when it exits, as a warning (costs `stray_cost` too).
+    #[serde(default)]
+    pub fds: bool,
     /// How many round trips the scenario makes and which audited calls count them: a
     /// program still making them at the deadline is "too slow", not "blocked", and one
     /// far too slow to finish is stopped early.
@@ -103,6 +112,8 @@ impl Default for AuditSpec {
             leaks: true,
             syscalls: SyscallSpec::default(),
             round_trips: None,
+            stray_cost: 0,
+            fds: false,
         }
     }
 }
