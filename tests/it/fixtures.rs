@@ -104,6 +104,7 @@ fixture_tests! {
     lab3_no_sem_undo => ("lab3", "no-sem-undo");
     lab3_no_lock => ("lab3", "no-lock");
     lab3_no_rmid => ("lab3", "no-rmid");
+    lab3_not_line_buffered => ("lab3", "not-line-buffered");
     lab3_semhold_resets => ("lab3", "semhold-resets");
     lab3_shm_not_removed => ("lab3", "shm-not-removed");
     lab4_correct_c => ("lab4", "correct-c");
