@@ -44,6 +44,8 @@ pub struct GradeCommand {
     pub backend: BackendChoice,
     /// Seed.
     pub seed: Option<u64>,
+    /// `--perturb`: a seeded schedule perturbation.
+    pub perturb: bool,
     /// Format.
     pub format: Format,
     /// Copy of the report.
@@ -81,6 +83,7 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let opts = GradeOptions {
         submission,
         seed: cmd.seed,
+        perturb: cmd.perturb,
         work: work.clone(),
         build,
     };

@@ -26,6 +26,10 @@ pub struct Fixture {
     /// materialised first). The files beside fixture.toml are copied over it; with no base
     /// they are the whole submission.
     pub base: Option<PathBuf>,
+    /// Grade it with `--perturb` (a racy submission whose race only a perturbed schedule
+    /// loses every time).
+    #[serde(default)]
+    pub perturb: bool,
     /// Edits applied to the copy, last.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,

@@ -8,6 +8,7 @@ mod files;
 mod hang;
 mod ipc;
 mod ns;
+mod perturb;
 mod process;
 mod procs;
 mod scenario;

@@ -16,6 +16,7 @@ use super::files;
 use super::hang;
 use super::ipc::{self, NewObject};
 use super::ns::{self, NsError};
+use super::perturb::Perturber;
 use super::process::{self, Launch, Started};
 use super::seccomp::Filter;
 use super::supervise::Supervisor;
@@ -133,15 +134,27 @@ fn fresh_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Sc
     Ok(())
 }
 
-fn audit_filter(names: &[String]) -> Result<Option<Filter>, ScenarioError> {
-    if names.is_empty() {
-        return Ok(None);
-    }
-    let numbers = names
+fn audited_numbers(names: &[String]) -> Result<Vec<i64>, ScenarioError> {
+    names
         .iter()
         .map(|n| syscall_number(n).ok_or_else(|| ScenarioError::UnknownSyscall(n.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Filter::notify_on(&numbers)))
+        .collect()
+}
+
+/// The filter for the audited calls and, perturbed, the calls the perturbation holds; the
+/// supervisor then counts only the audited ones.
+fn audit_filter(
+    audited: &[i64],
+    perturb: Option<&Perturber>,
+    sup: &mut Supervisor,
+) -> Option<Filter> {
+    let mut numbers = audited.to_vec();
+    if let Some(p) = perturb {
+        numbers.extend(p.syscalls().into_iter().filter(|n| !audited.contains(n)));
+        sup.audited = Some(audited.to_vec());
+        sup.perturb = Some(p.clone());
+    }
+    (!numbers.is_empty()).then(|| Filter::notify_on(&numbers))
 }
 
 impl<'a> Scenario<'a> {
@@ -150,7 +163,10 @@ impl<'a> Scenario<'a> {
         spec: &'a ScenarioJob,
         started: Instant,
     ) -> Result<Self, ScenarioError> {
-        let filter = audit_filter(&spec.audit.syscalls)?;
+        let audited = audited_numbers(&spec.audit.syscalls)?;
+        let perturb = job.perturb.map(|p| Perturber::new(&p, &spec.name));
+        let mut sup = Supervisor::new();
+        let filter = audit_filter(&audited, perturb.as_ref(), &mut sup);
         ns::fresh_ipc()?;
         let root = Path::new(WORK_ROOT);
         let cwd = root.join(dir_name(&spec.name));
@@ -163,7 +179,7 @@ impl<'a> Scenario<'a> {
             cwd,
             scratch,
             deadline: started + Duration::from_millis(spec.timeout_ms),
-            sup: Supervisor::new(),
+            sup,
             filter,
             runs: Vec::new(),
             result: ScenarioResult {

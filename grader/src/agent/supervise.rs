@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+use super::perturb::Perturber;
 use super::procs::{self, ProcStat};
-use super::seccomp::{Listener, Serviced};
+use super::seccomp::{Listener, Service, Serviced};
 
 /// How often the agent wakes up to reap and re-check conditions.
 const TICK: Duration = Duration::from_millis(10);
@@ -36,6 +37,10 @@ pub(crate) struct Supervisor {
     listeners: Vec<Listener>,
     /// Audited syscall counts, by name.
     pub counts: BTreeMap<String, u64>,
+    /// The audited numbers when the filter notifies on more (perturbed runs).
+    pub audited: Option<Vec<i64>>,
+    /// The perturbation's draws, when the run is perturbed.
+    pub perturb: Option<Perturber>,
 }
 
 impl Supervisor {
@@ -48,6 +53,8 @@ impl Supervisor {
             reaped: HashMap::new(),
             listeners: Vec::new(),
             counts: BTreeMap::new(),
+            audited: None,
+            perturb: None,
         }
     }
 
@@ -136,16 +143,33 @@ impl Supervisor {
                 revents: 0,
             });
         }
-        let ms = timeout.as_millis().max(1) as libc::c_int;
+        // A held call is let through on time, not at the next tick.
+        let now = Instant::now();
+        let release = self
+            .listeners
+            .iter()
+            .filter_map(Listener::next_release)
+            .min();
+        let timeout = release.map_or(timeout, |at| timeout.min(at.saturating_duration_since(now)));
+        let ms = timeout.as_millis() as libc::c_int;
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        let now = Instant::now();
+        for l in &mut self.listeners {
+            l.release_due(now);
+        }
         if n <= 0 {
             return;
         }
         let mut finished = Vec::new();
         for (i, pfd) in fds.iter().take(self.listeners.len()).enumerate() {
             let gone = if pfd.revents & libc::POLLIN != 0 {
-                self.listeners[i].service(&mut self.counts) == Serviced::Finished
+                let s = Service {
+                    counts: &mut self.counts,
+                    audited: self.audited.as_deref(),
+                    perturb: self.perturb.as_mut(),
+                };
+                self.listeners[i].service(s) == Serviced::Finished
             } else {
                 // No notification pending and hung up: no process uses the filter any more.
                 pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0

@@ -25,6 +25,7 @@ fn job(timeout_ms: u64, steps: Vec<Step>, audit: AuditRequest, run_as: Option<(u
         }],
         limits: Limits::default(),
         run_as,
+        perturb: None,
     }
 }
 
