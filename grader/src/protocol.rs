@@ -35,8 +35,9 @@ pub struct Job {
     pub perturb: Option<Perturbation>,
 }
 
-/// Seeded schedule perturbation: the agent holds the student's process-creating calls, and
-/// one IPC call in four, for up to `max_delay_us`, every draw made from `seed`, so that a
+/// Seeded schedule perturbation: the agent holds the student's process-creating calls
+/// (for up to 5 × `max_delay_us`) and one IPC call in four (up to `max_delay_us`), every
+/// draw made from `seed`, so that a
 /// race the usual schedule hides is lost (see `agent/perturb.rs`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Perturbation {

@@ -1,6 +1,6 @@
-//! Seeded schedule perturbation: with a [`Perturbation`] in the job, the agent holds some
-//! of the student's process-creating and IPC system calls (through the seccomp
-//! notification it already answers) for a few milliseconds drawn from the seed, so that
+//! Seeded schedule perturbation: with a [`Perturbation`] in the job, the agent holds the
+//! student's process-creating calls (10-20 ms) and one IPC call in four (up to 4 ms),
+//! through the seccomp notification it already answers, every draw from the seed, so that
 //! the other processes run first. A program whose correctness rests on the usual order
 //! (the parent runs on after `fork`, a writer is quicker than its reader) then loses its
 //! race; a correctly synchronised one only runs a little slower.
@@ -31,6 +31,10 @@ const IPC: &[&str] = &[
 ];
 /// One IPC call in this many is held.
 const IPC_ODDS: u64 = 4;
+/// A fork is held this many times longer than an IPC call at most: long enough, even in
+/// an emulated guest, for the children already started to get well past their first
+/// steps (a fork is rare, so a long hold costs a correct program little).
+const SPAWN_FACTOR: u64 = 5;
 
 /// The draws of one scenario.
 #[derive(Debug, Clone)]
@@ -79,14 +83,15 @@ impl Perturber {
 
     /// How long to hold call `nr` before letting it through; `None`: at once.
     pub(crate) fn delay(&mut self, nr: i64) -> Option<Duration> {
-        let low = if self.spawn.contains(&nr) {
-            self.max_us / 2
+        let (low, high) = if self.spawn.contains(&nr) {
+            let high = self.max_us * SPAWN_FACTOR;
+            (high / 2, high)
         } else if self.ipc.contains(&nr) && self.next() % IPC_ODDS == 0 {
-            self.max_us / 8
+            (self.max_us / 8, self.max_us)
         } else {
             return None;
         };
-        let us = low + self.next() % (self.max_us - low + 1);
+        let us = low + self.next() % (high - low + 1);
         Some(Duration::from_micros(us))
     }
 }
@@ -121,7 +126,7 @@ mod tests {
         let clone = syscall_number("clone").unwrap();
         for _ in 0..32 {
             let d = x.delay(clone).expect("a fork is always held");
-            assert!(d >= Duration::from_micros(2000) && d <= Duration::from_micros(4000));
+            assert!(d >= Duration::from_micros(10_000) && d <= Duration::from_micros(20_000));
         }
         assert_eq!(x.delay(syscall_number("write").unwrap()), None);
         let held = draws(3, "s").iter().flatten().count();

@@ -151,7 +151,8 @@ impl Supervisor {
             .filter_map(Listener::next_release)
             .min();
         let timeout = release.map_or(timeout, |at| timeout.min(at.saturating_duration_since(now)));
-        let ms = timeout.as_millis() as libc::c_int;
+        // Rounded up: a hold ends at its time or just after, never in a busy loop.
+        let ms = timeout.as_micros().div_ceil(1000) as libc::c_int;
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
         let now = Instant::now();

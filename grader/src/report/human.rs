@@ -62,8 +62,9 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
     if let Some(p) = &r.perturbation {
         writeln!(
             out,
-            "schedule perturbed from seed {}: forks and one IPC call in four held up to {} ms",
+            "schedule perturbed from seed {}: forks held up to {} ms, one IPC call in four up to {} ms",
             r.seed,
+            p.max_delay_us * 5 / 1000,
             p.max_delay_us / 1000
         )?;
     }
