@@ -173,6 +173,7 @@ fn measure(
         let opts = GradeOptions {
             submission: submission.to_owned(),
             seed: Some(seed),
+            perturb: false,
             work: work.join(name),
             build: build.clone(),
         };

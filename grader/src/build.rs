@@ -7,6 +7,7 @@
 
 mod c;
 mod deps;
+mod diagnostics;
 mod explain;
 mod files;
 mod rust;
@@ -341,8 +342,16 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
     let ok = ok && programs.len() == req.programs.len();
     let mut ctx = explain::Context::new(&req.host.settings);
     ctx.packages = std::mem::take(&mut b.context_packages);
-    let mut log = b.log;
-    for line in explain::explain(&log, &ctx) {
+    let paths = diagnostics::PathMap::new(
+        &[
+            PathBuf::from(format!("{JAIL_BUILD_DIR}/src")),
+            b.view("src"),
+            b.jail_dir.join("src"),
+        ],
+        req.submission,
+    );
+    let mut log = paths.rewrite(&b.log);
+    for line in explain::explain(&b.log, &ctx) {
         log.push_str(&format!("grader: {line}\n"));
     }
     Ok(BuildOutput {

@@ -106,6 +106,8 @@ pub fn run(
             let opts = GradeOptions {
                 submission: dir.clone(),
                 seed,
+                // A reference solution must hold whatever the schedule: it runs perturbed.
+                perturb: role == Role::Solution,
                 work: work.join(&lab.id),
                 build: build.clone(),
             };
@@ -127,12 +129,17 @@ pub fn run(
             };
             writeln!(
                 out,
-                "{} {:<5} {:<45} want {:<18} got {got} (seed {})",
+                "{} {:<5} {:<45} want {:<18} got {got} (seed {}{})",
                 if ok { "ok  " } else { "FAIL" },
                 lab.id,
                 dir.strip_prefix(&course.root).unwrap_or(&dir).display(),
                 want,
-                report.seed
+                report.seed,
+                if report.perturbation.is_some() {
+                    ", perturbed"
+                } else {
+                    ""
+                }
             )?;
             if !ok {
                 for t in report

@@ -44,6 +44,8 @@ pub struct GradeCommand {
     pub backend: BackendChoice,
     /// Seed.
     pub seed: Option<u64>,
+    /// `--perturb`: a seeded schedule perturbation.
+    pub perturb: bool,
     /// Format.
     pub format: Format,
     /// Copy of the report.
@@ -78,6 +80,7 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
     let run = Run {
         backend: cmd.backend,
         seed: cmd.seed,
+        perturb: cmd.perturb,
         quiet: cmd.quiet || bar,
         cold_boot: cmd.cold_boot,
     };
@@ -105,6 +108,7 @@ pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
 struct Run {
     backend: BackendChoice,
     seed: Option<u64>,
+    perturb: bool,
     quiet: bool,
     cold_boot: bool,
 }
@@ -127,6 +131,7 @@ fn grade_on(
     let opts = GradeOptions {
         submission: submission.to_owned(),
         seed: run.seed,
+        perturb: run.perturb,
         work: work.clone(),
         build: build.clone(),
     };
@@ -166,6 +171,7 @@ impl crate::watch::Driver for WatchDriver {
         let run = Run {
             backend,
             seed: None,
+            perturb: false,
             quiet: true,
             cold_boot: false,
         };

@@ -26,6 +26,10 @@ pub struct Fixture {
     /// materialised first). The files beside fixture.toml are copied over it; with no base
     /// they are the whole submission.
     pub base: Option<PathBuf>,
+    /// Grade it with `--perturb` (a racy submission whose race only a perturbed schedule
+    /// loses every time).
+    #[serde(default)]
+    pub perturb: bool,
     /// Edits applied to the copy, last.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,
@@ -88,7 +92,9 @@ pub struct Expectation {
     pub message: BTreeMap<String, String>,
     /// Substring of a report notice (e.g. "local copy was ignored").
     pub notice: Option<String>,
-    /// Substring of the build log (e.g. the grader's "the build tried to …: refused").
+    /// Substring of the build log (e.g. the grader's "the build tried to …: refused");
+    /// `{submission}` stands for the graded directory (compiler messages name the
+    /// student's own files).
     pub build_message: Option<String>,
 }
 
@@ -202,6 +208,7 @@ impl Fixture {
             }
         }
         if let Some(m) = &self.expect.build_message {
+            let m = m.replace("{submission}", &report.submission);
             if !report.build.log.contains(m.as_str()) {
                 bad.push(format!("the build log lacks {m:?}:\n{}", report.build.log));
             }

@@ -38,6 +38,14 @@ pub fn grade_any(
     };
     let mut report = engine.grade(sandbox, &staged_opts, events)?;
     report.submission = opts.submission.display().to_string();
+    if staged.dir != opts.submission {
+        // The build's messages name the staged tree: name the solution's directory.
+        let (from, to) = (staged.dir.display(), opts.submission.display());
+        report.build.log = report
+            .build
+            .log
+            .replace(&format!("{from}/"), &format!("{to}/"));
+    }
     report.notices.extend(staged.notice);
     // The course's hint policy, first level only: no report depends on a local file.
     crate::hints::apply_policy(course, &engine.hints(), &mut report);

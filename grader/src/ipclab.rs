@@ -8,7 +8,7 @@ use crate::build::{self, BuildOutput, BuildRequest, Language};
 use crate::course::{Course, LabEntry, LabKind};
 use crate::events::{self, Event, Phase, Subscriber};
 use crate::lab::{fresh_seed, local_spec_notice, GradeError, GradeOptions, LabKindSpec, LoadedLab};
-use crate::protocol::{AgentEvent, Job, ScenarioResult};
+use crate::protocol::{AgentEvent, Job, Perturbation, ScenarioResult};
 use crate::report::hints::ScenarioHints;
 use crate::report::{BuildInfo, GradeReport};
 use crate::sandbox::{Sandbox, SandboxRun};
@@ -70,6 +70,7 @@ impl IpcLab {
             scenarios,
             limits: self.course.limits.to_limits(),
             run_as: sandbox.run_as(),
+            perturb: None,
         })
     }
 
@@ -195,7 +196,9 @@ impl IpcLab {
             report.tests = scenarios.map(|s| unbuilt(s, built.language)).collect();
             return Ok(finish(report, start));
         }
-        let job = self.job(sandbox, &vars)?;
+        let mut job = self.job(sandbox, &vars)?;
+        job.perturb = opts.perturb.then(|| Perturbation::with_seed(seed));
+        report.perturbation = job.perturb;
         events::phase(events, Phase::Scenarios, sandbox.phase_name());
         let run = match sandbox.run(&job, &built.programs, &opts.work) {
             Ok(r) => r,

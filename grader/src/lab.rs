@@ -20,6 +20,8 @@ pub struct GradeOptions {
     pub submission: PathBuf,
     /// Parameter seed; `None` draws a fresh one.
     pub seed: Option<u64>,
+    /// `--perturb`: the agent perturbs the schedule with draws from the same seed.
+    pub perturb: bool,
     /// Scratch directory for this run (build products, job files).
     pub work: PathBuf,
     /// Where the build runs (the jail) and with which limits.

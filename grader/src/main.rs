@@ -46,9 +46,14 @@ struct GradeArgs {
     /// Where the scenarios run.
     #[arg(long, value_enum, default_value_t = BackendArg::Qemu)]
     backend: BackendArg,
-    /// Replay the parameters of an earlier run.
+    /// Replay the parameters of an earlier run (with --perturb, its schedule perturbation too).
     #[arg(long)]
     seed: Option<u64>,
+    /// Perturb the schedule: the guest holds the programs' forks and some IPC calls a few
+    /// milliseconds, drawn from the seed, so that a missing semaphore or a read before the
+    /// write fails reliably (the report gives the seed; `--perturb --seed N` replays it).
+    #[arg(long)]
+    perturb: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     format: FormatArg,
@@ -503,6 +508,7 @@ fn run(args: GraderArgs) -> Result<i32> {
                     }),
                     backend: backend(g.backend),
                     seed: g.seed,
+                    perturb: g.perturb,
                     format,
                     output: g.output,
                     quiet: g.quiet,

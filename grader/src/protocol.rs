@@ -30,6 +30,35 @@ pub struct Job {
     pub limits: Limits,
     /// uid/gid student programs run as; `None` keeps the agent's own.
     pub run_as: Option<(u32, u32)>,
+    /// Seeded schedule perturbation (`--perturb`); `None` runs undisturbed.
+    #[serde(default)]
+    pub perturb: Option<Perturbation>,
+}
+
+/// Seeded schedule perturbation: the agent holds the student's process-creating calls
+/// (for up to 5 × `max_delay_us`) and one IPC call in four (up to `max_delay_us`), every
+/// draw made from `seed`, so that a
+/// race the usual schedule hides is lost (see `agent/perturb.rs`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Perturbation {
+    /// The seed of every draw (the run's `--seed`).
+    pub seed: u64,
+    /// The longest a call is held, in microseconds.
+    pub max_delay_us: u64,
+}
+
+impl Perturbation {
+    /// The longest hold of a `--perturb` run: long enough for the other processes to run
+    /// past a race window, short enough not to matter to a synchronised program.
+    pub const DEFAULT_MAX_DELAY_US: u64 = 4000;
+
+    /// The perturbation of a `--perturb` run with `seed`.
+    pub fn with_seed(seed: u64) -> Perturbation {
+        Perturbation {
+            seed,
+            max_delay_us: Self::DEFAULT_MAX_DELAY_US,
+        }
+    }
 }
 
 impl Job {
@@ -892,6 +921,7 @@ mod tests {
                 scenarios: Vec::new(),
                 limits: Limits::default(),
                 run_as: Some((1000, 1000)),
+                perturb: Some(Perturbation::with_seed(9)),
             },
             files: vec![
                 FrameFile {

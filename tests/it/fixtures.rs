@@ -3,7 +3,7 @@
 
 use grader::fixture::{self, Fixture};
 
-use crate::util::{grade_json, root, tempdir};
+use crate::util::{grade_json_with, root, tempdir};
 
 fn run_fixture(lab: &str, case: &str) {
     let dir = root().join("tests/fixtures").join(lab).join(case);
@@ -11,7 +11,9 @@ fn run_fixture(lab: &str, case: &str) {
     let sub = tempdir(&format!("{lab}-{case}"));
     fx.materialize(&root(), &sub)
         .unwrap_or_else(|e| panic!("{e}"));
-    let (report, out) = grade_json(&fx.lab, &sub, "qemu", 4242);
+    let extra: &[&str] = if fx.perturb { &["--perturb"] } else { &[] };
+    let (report, out) = grade_json_with(&fx.lab, &sub, "qemu", 4242, extra);
+    assert_eq!(report.perturbation.is_some(), fx.perturb, "{lab}/{case}");
     // A QEMU lab (lab 7) drives QEMU on the host itself; `--backend qemu` is accepted.
     let course = grader::course::Course::load(&root().join("course.toml")).unwrap();
     let want_backend = match course.lab(&fx.lab).unwrap().kind {
@@ -110,6 +112,8 @@ fixture_tests! {
     lab3_no_sem_undo => ("lab3", "no-sem-undo");
     lab3_no_lock => ("lab3", "no-lock");
     lab3_no_rmid => ("lab3", "no-rmid");
+    lab3_not_line_buffered => ("lab3", "not-line-buffered");
+    lab3_racy_counter_reset => ("lab3", "racy-counter-reset");
     lab3_semhold_resets => ("lab3", "semhold-resets");
     lab3_shm_not_removed => ("lab3", "shm-not-removed");
     lab4_correct_c => ("lab4", "correct-c");

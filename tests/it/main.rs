@@ -11,6 +11,7 @@ mod hostile;
 mod lab7;
 mod outputs;
 mod overlays;
+mod perturb;
 mod reports;
 mod snapshot;
 mod util;

@@ -69,23 +69,33 @@ pub fn course_copy(label: &str, edit: impl Fn(String) -> String) -> PathBuf {
 
 /// Grades a directory and parses the JSON report; panics with stderr on a usage error.
 pub fn grade_json(lab: &str, submission: &Path, backend: &str, seed: u64) -> (GradeReport, Output) {
+    grade_json_with(lab, submission, backend, seed, &[])
+}
+
+/// [`grade_json`] with more options (`--perturb`).
+pub fn grade_json_with(
+    lab: &str,
+    submission: &Path,
+    backend: &str,
+    seed: u64,
+    extra: &[&str],
+) -> (GradeReport, Output) {
     let seed = seed.to_string();
     let sub = submission.to_str().unwrap();
-    let out = grader(
-        &root(),
-        &[
-            lab,
-            "--submission",
-            sub,
-            "--backend",
-            backend,
-            "--seed",
-            &seed,
-            "--format",
-            "json",
-            "--quiet",
-        ],
-    );
+    let mut args = vec![
+        lab,
+        "--submission",
+        sub,
+        "--backend",
+        backend,
+        "--seed",
+        &seed,
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let out = grader(&root(), &args);
     let report: GradeReport = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); exit {:?}\nstdout: {}\nstderr: {}",

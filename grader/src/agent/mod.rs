@@ -10,6 +10,7 @@ mod hang;
 mod ipc;
 mod ns;
 mod pace;
+mod perturb;
 mod process;
 mod procs;
 mod scenario;

@@ -20,6 +20,7 @@ use super::hang;
 use super::ipc::{self, NewObject};
 use super::ns::{self, NsError};
 use super::pace::Watch;
+use super::perturb::Perturber;
 use super::process::{self, Launch, Started};
 use super::seccomp::Filter;
 use super::supervise::Supervisor;
@@ -144,20 +145,33 @@ fn fresh_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Sc
     Ok(())
 }
 
-/// The audited calls, plus the watched ones (always: a death's sender is named, a fork at
-/// the process limit is seen).
-fn audit_filter(names: &[String], fds: bool) -> Result<Option<Filter>, ScenarioError> {
-    let mut numbers = names
+fn audited_numbers(names: &[String]) -> Result<Vec<i64>, ScenarioError> {
+    names
         .iter()
         .map(|n| syscall_number(n).ok_or_else(|| ScenarioError::UnknownSyscall(n.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+/// The filter: the audited calls, the watched ones (always: a death's sender is named, a
+/// fork at the process limit is seen; `exit_group` too when descriptors are audited) and,
+/// perturbed, the calls the perturbation holds; the supervisor counts only the audited ones.
+fn audit_filter(
+    audited: &[i64],
+    fds: bool,
+    perturb: Option<&Perturber>,
+    sup: &mut Supervisor,
+) -> Filter {
+    let mut numbers = audited.to_vec();
     let exits = fds.then_some(death::EXIT_GROUP);
-    for nr in death::WATCHED_CALLS.into_iter().chain(exits) {
+    let held = perturb.map(Perturber::syscalls).unwrap_or_default();
+    for nr in death::WATCHED_CALLS.into_iter().chain(exits).chain(held) {
         if !numbers.contains(&nr) {
             numbers.push(nr);
         }
     }
-    Ok(Some(Filter::notify_on(&numbers)))
+    sup.audited = Some(audited.to_vec());
+    sup.perturb = perturb.cloned();
+    Filter::notify_on(&numbers)
 }
 
 impl<'a> Scenario<'a> {
@@ -166,7 +180,18 @@ impl<'a> Scenario<'a> {
         spec: &'a ScenarioJob,
         started: Instant,
     ) -> Result<Self, ScenarioError> {
-        let filter = audit_filter(&spec.audit.syscalls, spec.audit.fds)?;
+        let audited = audited_numbers(&spec.audit.syscalls)?;
+        let perturb = job.perturb.map(|p| Perturber::new(&p, &spec.name));
+        let mut sup = Supervisor::new();
+        sup.log.nproc = job.limits.nproc;
+        sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
+        sup.log.bin_dir = job.bin_dir.clone();
+        let filter = Some(audit_filter(
+            &audited,
+            spec.audit.fds,
+            perturb.as_ref(),
+            &mut sup,
+        ));
         ns::fresh_ipc()?;
         let root = Path::new(WORK_ROOT);
         let cwd = root.join(dir_name(&spec.name));
@@ -180,13 +205,7 @@ impl<'a> Scenario<'a> {
             cwd,
             scratch,
             deadline: started + timeout,
-            sup: {
-                let mut sup = Supervisor::new();
-                sup.log.nproc = job.limits.nproc;
-                sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
-                sup.log.bin_dir = job.bin_dir.clone();
-                sup
-            },
+            sup,
             filter,
             runs: Vec::new(),
             result: ScenarioResult {

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
 
 use super::death::Log;
+use super::perturb::Perturber;
 use super::syscalls::syscall_name;
 
 /// `AUDIT_ARCH_X86_64` from `<linux/audit.h>` (EM_X86_64 | 64-bit | little-endian).
@@ -128,6 +130,21 @@ pub(crate) struct Listener {
     /// The launched process: its first `execve` is the agent's own, not the student's.
     launch_pid: u32,
     launch_seen: bool,
+    /// Notifications held by the perturbation: when each may proceed.
+    held: Vec<(Instant, u64)>,
+}
+
+/// What the supervisor asks of one service call: which calls to count (the audited ones;
+/// the filter may notify on more for the perturbation) and the perturbation's draws.
+pub(crate) struct Service<'a> {
+    /// Audited syscall counts, by name.
+    pub counts: &'a mut BTreeMap<String, u64>,
+    /// Numbers to count; `None`: every notified call is audited.
+    pub audited: Option<&'a [i64]>,
+    /// Holds some calls.
+    pub perturb: Option<&'a mut Perturber>,
+    /// Signals sent and forks made (every notified call is offered to it).
+    pub log: &'a mut Log,
 }
 
 /// What one service call found.
@@ -146,6 +163,7 @@ impl Listener {
             fd,
             launch_pid: launch_pid as u32,
             launch_seen: false,
+            held: Vec::new(),
         }
     }
 
@@ -154,13 +172,9 @@ impl Listener {
         self.fd.as_raw_fd()
     }
 
-    /// Receives one notification, counts it by name (signals and forks also go to `log`)
-    /// and lets the call proceed.
-    pub(crate) fn service(
-        &mut self,
-        counts: &mut BTreeMap<String, u64>,
-        log: &mut Log,
-    ) -> Serviced {
+    /// Receives one notification, counts it by name (signals and forks also go to the
+    /// log) and lets the call proceed, now or (perturbed) at the time drawn for it.
+    pub(crate) fn service(&mut self, s: Service<'_>) -> Serviced {
         // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed before RECV.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
         // SAFETY: RECV writes one seccomp_notif into `req`, which is large enough.
@@ -172,17 +186,42 @@ impl Listener {
                 _ => Serviced::Finished,
             };
         }
-        self.count(&req, counts);
-        log.record_call(req.pid as i32, i64::from(req.data.nr), &req.data.args);
+        let nr = i64::from(req.data.nr);
+        s.log.record_call(req.pid as i32, nr, &req.data.args);
+        if s.audited.map_or(true, |a| a.contains(&nr)) {
+            self.count(&req, s.counts);
+        }
+        match s.perturb.and_then(|p| p.delay(nr)) {
+            Some(d) => self.held.push((Instant::now() + d, req.id)),
+            None => self.answer(req.id),
+        }
+        Serviced::Answered
+    }
+
+    /// Lets call `id` proceed.
+    fn answer(&self, id: u64) {
         let resp = libc::seccomp_notif_resp {
-            id: req.id,
+            id,
             val: 0,
             error: 0,
             flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
         };
         // SAFETY: SEND reads one seccomp_notif_resp; ENOENT (caller gone) is harmless.
         unsafe { libc::ioctl(self.raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
-        Serviced::Answered
+    }
+
+    /// When the next held call is due, if any is held.
+    pub(crate) fn next_release(&self) -> Option<Instant> {
+        self.held.iter().map(|&(at, _)| at).min()
+    }
+
+    /// Lets every held call whose time has come proceed.
+    pub(crate) fn release_due(&mut self, now: Instant) {
+        let (due, later): (Vec<_>, Vec<_>) = self.held.drain(..).partition(|&(at, _)| at <= now);
+        self.held = later;
+        for (_, id) in due {
+            self.answer(id);
+        }
     }
 
     fn count(&mut self, req: &libc::seccomp_notif, counts: &mut BTreeMap<String, u64>) {

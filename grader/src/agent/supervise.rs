@@ -6,8 +6,9 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::death::{Log, SentSignal, Target};
+use super::perturb::Perturber;
 use super::procs::{self, ProcStat};
-use super::seccomp::{Listener, Serviced};
+use super::seccomp::{Listener, Service, Serviced};
 
 /// How often the agent wakes up to reap and re-check conditions.
 const TICK: Duration = Duration::from_millis(10);
@@ -42,6 +43,10 @@ pub(crate) struct Supervisor {
     /// Signals sent and forks made during the scenario, by a student process (seen
     /// through the listeners) or by the agent itself.
     pub log: Log,
+    /// The audited numbers when the filter notifies on more (perturbed runs).
+    pub audited: Option<Vec<i64>>,
+    /// The perturbation's draws, when the run is perturbed.
+    pub perturb: Option<Perturber>,
 }
 
 impl Supervisor {
@@ -55,6 +60,8 @@ impl Supervisor {
             listeners: Vec::new(),
             counts: BTreeMap::new(),
             log: Log::default(),
+            audited: None,
+            perturb: None,
         }
     }
 
@@ -159,16 +166,35 @@ impl Supervisor {
                 revents: 0,
             });
         }
-        let ms = timeout.as_millis().max(1) as libc::c_int;
+        // A held call is let through on time, not at the next tick.
+        let now = Instant::now();
+        let release = self
+            .listeners
+            .iter()
+            .filter_map(Listener::next_release)
+            .min();
+        let timeout = release.map_or(timeout, |at| timeout.min(at.saturating_duration_since(now)));
+        // Rounded up: a hold ends at its time or just after, never in a busy loop.
+        let ms = timeout.as_micros().div_ceil(1000) as libc::c_int;
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        let now = Instant::now();
+        for l in &mut self.listeners {
+            l.release_due(now);
+        }
         if n <= 0 {
             return;
         }
         let mut finished = Vec::new();
         for (i, pfd) in fds.iter().take(self.listeners.len()).enumerate() {
             let gone = if pfd.revents & libc::POLLIN != 0 {
-                self.listeners[i].service(&mut self.counts, &mut self.log) == Serviced::Finished
+                let s = Service {
+                    counts: &mut self.counts,
+                    audited: self.audited.as_deref(),
+                    perturb: self.perturb.as_mut(),
+                    log: &mut self.log,
+                };
+                self.listeners[i].service(s) == Serviced::Finished
             } else {
                 // No notification pending and hung up: no process uses the filter any more.
                 pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0

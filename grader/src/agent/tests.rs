@@ -30,6 +30,7 @@ pub(super) fn job(
         }],
         limits: Limits::default(),
         run_as,
+        perturb: None,
     }
 }
 

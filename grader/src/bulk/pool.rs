@@ -73,6 +73,7 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
         duration_ms: 0,
         seed: task.seed,
         params: Default::default(),
+        perturbation: None,
         not_gradable_reason: Some(reason),
         spec_sha256: ctx.engine.spec_sha256().to_owned(),
         notices: Vec::new(),
@@ -102,6 +103,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
     let opts = GradeOptions {
         submission: task.dir.clone(),
         seed: Some(task.seed),
+        perturb: false,
         work: work.join("run"),
         build: ctx.factory.build.clone(),
     };

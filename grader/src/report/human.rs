@@ -59,6 +59,15 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         "submission {} ({lang}), ran in the {backend}, seed {}",
         r.submission, r.seed
     )?;
+    if let Some(p) = &r.perturbation {
+        writeln!(
+            out,
+            "schedule perturbed from seed {}: forks held up to {} ms, one IPC call in four up to {} ms",
+            r.seed,
+            p.max_delay_us * 5 / 1000,
+            p.max_delay_us / 1000
+        )?;
+    }
     for n in &r.notices {
         writeln!(out, "{} {n}", paint(style, "33", "note:"))?;
     }
@@ -106,6 +115,13 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         )?;
         if t.status != Status::Passed {
             writeln!(out, "      why:  {}", t.message)?;
+            if r.perturbation.is_some() {
+                writeln!(
+                    out,
+                    "      replay: cargo grader {} --perturb --seed {}",
+                    r.lab, r.seed
+                )?;
+            }
             write_hints(r, t, out)?;
         } else if !t.message.is_empty() {
             // A passed scenario's message is a warning that cost nothing (see stray_cost).

@@ -103,6 +103,10 @@ pub struct GradeReport {
     /// The parameter values drawn from `seed`.
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, String>,
+    /// The schedule perturbation the run had (`--perturb`; its seed is `seed`, and
+    /// `--perturb --seed N` replays it); absent when the run was not perturbed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<crate::protocol::Perturbation>,
     /// Why the run is not gradable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_gradable_reason: Option<String>,
@@ -194,6 +198,7 @@ impl GradeReport {
             duration_ms: 0,
             seed,
             params: Default::default(),
+            perturbation: None,
             not_gradable_reason: None,
             spec_sha256: spec_sha256.to_string(),
             notices: Vec::new(),

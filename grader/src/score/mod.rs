@@ -220,7 +220,25 @@ fn capture(outcome: &StepOutcome, vars: &mut Vars) {
     }
 }
 
+/// [`check_outcome`], with the step's `because` after a failure's message.
 fn check_step(
+    st: &StepSpec,
+    step: Option<&Step>,
+    outcome: &StepOutcome,
+    vars: &Vars,
+    hang: Option<&HangReport>,
+) -> Result<(), Miss> {
+    let because = st.expect.as_ref().and_then(|e| e.because.as_ref());
+    check_outcome(st, step, outcome, vars, hang).map_err(|mut m| {
+        if let Some(b) = because {
+            let b = crate::config::render(b, vars).unwrap_or_else(|_| b.clone());
+            m.message = format!("{}: {b}", m.message);
+        }
+        m
+    })
+}
+
+fn check_outcome(
     st: &StepSpec,
     step: Option<&Step>,
     outcome: &StepOutcome,

@@ -235,6 +235,17 @@ pub(super) fn check_file(f: &FileFacts, e: &ExpectSpec, vars: &Vars) -> Result<(
             )));
         }
     }
+    if let Some(c) = &e.not_contains {
+        let c = crate::config::render(c, vars).map_err(fail)?;
+        if f.head.contains(&c) {
+            return Err(fail(format!(
+                "file `{}` should not contain {} but starts with {}",
+                f.path,
+                quote(&c),
+                quote(&f.head)
+            )));
+        }
+    }
     if let Some(of) = &e.sorted_ints_of {
         check_sorted(f, of, vars)?;
     }

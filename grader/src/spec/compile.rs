@@ -132,6 +132,9 @@ fn check_expect(st: &StepSpec, vars: &Vars) -> Result<(), String> {
     if let Some(sig) = &e.signal {
         signal_number(sig)?;
     }
+    for t in [&e.because, &e.not_contains].into_iter().flatten() {
+        crate::config::render(t, vars).map_err(|m| format!("expect: {m}"))?;
+    }
     if let Some(crate::spec::expect::ExitSpec::Any(s)) = &e.exit {
         if s != "any" {
             return Err(format!("expect.exit = \"{s}\": use a number or \"any\""));

@@ -39,6 +39,12 @@ pub struct ExpectSpec {
     pub sha256: Option<String>,
     /// For `file`: the first 4 KiB contain this (template).
     pub contains: Option<String>,
+    /// For `file`: the first 4 KiB do not contain this (template): what a program that
+    /// left old bytes behind shows.
+    pub not_contains: Option<String>,
+    /// Why the check matters, appended to its failure message (template): the likely
+    /// cause in the student's terms (`opened without O_TRUNC`).
+    pub because: Option<String>,
     /// For `file`: holds exactly the sorted `ints_from_seed(seed, count)`.
     pub sorted_ints_of: Option<IntsOf>,
 }

@@ -469,6 +469,7 @@ pub fn empty_job() -> Job {
         scenarios: Vec::new(),
         limits: Limits::default(),
         run_as: None,
+        perturb: None,
     }
 }
 
