@@ -60,18 +60,29 @@ pub struct GradeCommand {
     pub cold_boot: bool,
 }
 
-/// Grades one submission and prints the report.
-pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
+/// The course around `cwd`, the lab asked for and the submission directory (given, or
+/// the lab's skeleton in the language asked for), which must exist.
+fn locate(
+    cwd: &Path,
+    lab: &str,
+    submission: Option<&Path>,
+    lang: Option<crate::build::Language>,
+) -> Result<(Course, crate::course::LabEntry, PathBuf)> {
     let course = Course::discover(cwd)?;
-    let lab = course.lab(&cmd.lab)?.clone();
-    let submission =
-        crate::lang::submission_dir(&course, &lab, cwd, cmd.submission.as_deref(), cmd.lang)?;
+    let lab = course.lab(lab)?.clone();
+    let submission = crate::lang::submission_dir(&course, &lab, cwd, submission, lang)?;
     let submission = std::fs::canonicalize(&submission).with_context(|| {
         format!(
             "submission directory {} does not exist",
             submission.display()
         )
     })?;
+    Ok((course, lab, submission))
+}
+
+/// Grades one submission and prints the report.
+pub fn grade(cwd: &Path, cmd: &GradeCommand) -> Result<i32> {
+    let (course, lab, submission) = locate(cwd, &cmd.lab, cmd.submission.as_deref(), cmd.lang)?;
     let build = build_host(&course, cmd.unsafe_host_build)?;
     let scenarios = grade::engine(&course, &lab)?.hints().len();
     let mut progress = crate::progress::phases(cmd.quiet, scenarios);
@@ -243,16 +254,7 @@ impl WatchDriver {
 
 /// `cargo grader watch LAB`: regrade at every save until `q`.
 pub fn watch(cwd: &Path, cmd: &WatchCommand) -> Result<i32> {
-    let course = Course::discover(cwd)?;
-    let lab = course.lab(&cmd.lab)?.clone();
-    let submission =
-        crate::lang::submission_dir(&course, &lab, cwd, cmd.submission.as_deref(), cmd.lang)?;
-    let submission = std::fs::canonicalize(&submission).with_context(|| {
-        format!(
-            "submission directory {} does not exist",
-            submission.display()
-        )
-    })?;
+    let (course, lab, submission) = locate(cwd, &cmd.lab, cmd.submission.as_deref(), cmd.lang)?;
     let build = build_host(&course, cmd.unsafe_host_build)?;
     let state = load_hint_state(&course).state;
     let opts = crate::watch::WatchOptions {
