@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::death::Log;
 use super::perturb::Perturber;
@@ -130,8 +130,59 @@ pub(crate) struct Listener {
     /// The launched process: its first `execve` is the agent's own, not the student's.
     launch_pid: u32,
     launch_seen: bool,
-    /// Notifications held by the perturbation: when each may proceed.
-    held: Vec<(Instant, u64)>,
+    /// Notifications held by the perturbation.
+    held: Vec<Held>,
+}
+
+/// One call held by the perturbation.
+#[derive(Debug)]
+struct Held {
+    /// Its drawn time: not let through before.
+    at: Instant,
+    /// The notification's id.
+    id: u64,
+    /// The caller.
+    pid: i32,
+    /// CPU ticks of the caller's process group (the caller left out) when it was held.
+    others_ticks: u64,
+}
+
+/// How long past its drawn time a held spawn call waits at most for the others to run.
+const YIELD_CAP: Duration = Duration::from_millis(300);
+/// CPU the others must get (clock ticks, 10 ms each) before a held call past its time
+/// goes on: measured in their CPU time, not the wall clock, so that a slow or loaded
+/// (emulated) machine yields as much as a fast one.
+const YIELD_TICKS: u64 = 2;
+/// How often a held call past its time is looked at again.
+const RECHECK: Duration = Duration::from_millis(5);
+
+/// The CPU ticks used so far by the live processes in `pid`'s process group other than
+/// `pid`, and whether any of them is runnable.
+fn others_in_group(pid: i32) -> (u64, bool) {
+    let Some(me) = super::procs::stat(pid) else {
+        return (0, false);
+    };
+    let others: Vec<i32> = super::procs::all()
+        .into_iter()
+        .filter(|p| p.pgid == me.pgid && p.pid != pid && p.is_live())
+        .map(|p| p.pid)
+        .collect();
+    others.iter().fold((0, false), |(ticks, running), &p| {
+        let (t, r) = cpu_ticks(p).unwrap_or((0, false));
+        (ticks + t, running || r)
+    })
+}
+
+/// utime + stime of `pid` (clock ticks) and whether it is runnable.
+fn cpu_ticks(pid: i32) -> Option<(u64, bool)> {
+    let line = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest: Vec<&str> = line
+        .get(line.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some((utime + stime, rest.first() == Some(&"R")))
 }
 
 /// What the supervisor asks of one service call: which calls to count (the audited ones;
@@ -192,7 +243,15 @@ impl Listener {
             self.count(&req, s.counts);
         }
         match s.perturb.and_then(|p| p.delay(nr)) {
-            Some(d) => self.held.push((Instant::now() + d, req.id)),
+            Some(d) => {
+                let pid = req.pid as i32;
+                self.held.push(Held {
+                    at: Instant::now() + d,
+                    id: req.id,
+                    pid,
+                    others_ticks: others_in_group(pid).0,
+                });
+            }
             None => self.answer(req.id),
         }
         Serviced::Answered
@@ -210,17 +269,34 @@ impl Listener {
         unsafe { libc::ioctl(self.raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
     }
 
-    /// When the next held call is due, if any is held.
+    /// When the next held call is due, if any is held (one past its drawn time, waiting
+    /// for the others to run, is looked at again shortly).
     pub(crate) fn next_release(&self) -> Option<Instant> {
-        self.held.iter().map(|&(at, _)| at).min()
+        let soon = Instant::now() + RECHECK;
+        self.held
+            .iter()
+            .map(|h| h.at.max(soon.min(h.at + RECHECK)))
+            .min()
     }
 
-    /// Lets every held call whose time has come proceed.
+    /// Lets every held call whose time has come proceed: at its drawn time once the other
+    /// processes of its group have had some CPU (or none of them can run), at the latest
+    /// [`YIELD_CAP`] after it. A yield, so that the processes already started really run
+    /// first however slow the machine.
     pub(crate) fn release_due(&mut self, now: Instant) {
-        let (due, later): (Vec<_>, Vec<_>) = self.held.drain(..).partition(|&(at, _)| at <= now);
+        let (due, later): (Vec<_>, Vec<_>) = self.held.drain(..).partition(|h| {
+            if h.at > now {
+                return false;
+            }
+            if now >= h.at + YIELD_CAP {
+                return true;
+            }
+            let (ticks, running) = others_in_group(h.pid);
+            !running || ticks >= h.others_ticks + YIELD_TICKS
+        });
         self.held = later;
-        for (_, id) in due {
-            self.answer(id);
+        for h in due {
+            self.answer(h.id);
         }
     }
 

@@ -36,6 +36,15 @@ pub fn path_prefix(submission: &str, workspace: Option<&Path>) -> String {
     }
 }
 
+/// The file of one compiler message, relative to the checkout.
+fn annotation_file(file: &str, submission: &str, prefix: &str) -> String {
+    match Path::new(file).strip_prefix(submission) {
+        Ok(rel) => format!("{prefix}{}", rel.display()),
+        Err(_) if Path::new(file).is_absolute() => file.to_owned(),
+        Err(_) => format!("{prefix}{file}"),
+    }
+}
+
 /// Writes the annotations: one per scenario that did not pass, one per compiler error
 /// (with file and line), one per notice.
 pub fn annotations(r: &GradeReport, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
@@ -61,7 +70,7 @@ pub fn annotations(r: &GradeReport, prefix: &str, out: &mut dyn Write) -> io::Re
         );
     }
     if !r.build.ok {
-        compiler_annotations(&r.build.log, prefix, out)?;
+        compiler_annotations(&r.build.log, &r.submission, prefix, out)?;
     }
     for t in r.tests.iter().filter(|t| t.status != Status::Passed) {
         let title = format!("{} {} ({}/{})", r.lab, t.name, t.score, t.max_score);
@@ -86,7 +95,14 @@ pub fn annotations(r: &GradeReport, prefix: &str, out: &mut dyn Write) -> io::Re
 }
 
 /// `path:line:col: error: message` lines of rustc (`--message-format short`) and gcc.
-fn compiler_annotations(log: &str, prefix: &str, out: &mut dyn Write) -> io::Result<()> {
+/// Paths are the student's own (the build log names the submission's files): relative to
+/// the submission, or absolute under it; either lands on the repository's file.
+fn compiler_annotations(
+    log: &str,
+    submission: &str,
+    prefix: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let re = regex::Regex::new(r"^([^\s:][^:]*):(\d+):(\d+): (error|warning)(?:\[\w+\])?: (.*)$")
         .expect("static regex");
     let mut n = 0;
@@ -98,7 +114,7 @@ fn compiler_annotations(log: &str, prefix: &str, out: &mut dyn Write) -> io::Res
         writeln!(
             out,
             "::error file={},line={},col={},title={}::{}",
-            escape_property(&format!("{prefix}{}", &caps[1])),
+            escape_property(&annotation_file(&caps[1], submission, prefix)),
             &caps[2],
             &caps[3],
             escape_property("build error"),
@@ -199,11 +215,16 @@ mod tests {
 
     #[test]
     fn compiler_errors_point_at_the_repository_file() {
-        let log = "   Compiling lab1\nsrc/queue.rs:79:33: error[E0308]: mismatched types\nsrc/x.rs:1:1: warning: unused\n";
-        let mut out = Vec::new();
-        compiler_annotations(log, "labs/lab1-msgq/", &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text, "::error file=labs/lab1-msgq/src/queue.rs,line=79,col=33,title=build error::mismatched types\n");
+        let sub = "/home/runner/work/repo/repo/labs/lab1-msgq";
+        let want = "::error file=labs/lab1-msgq/src/queue.rs,line=79,col=33,title=build error::mismatched types\n";
+        // Relative to the submission, and absolute under it (the build log names the
+        // student's own files): the same annotation.
+        for file in ["src/queue.rs", &format!("{sub}/src/queue.rs")] {
+            let log = format!("   Compiling lab1\n{file}:79:33: error[E0308]: mismatched types\nsrc/x.rs:1:1: warning: unused\n");
+            let mut out = Vec::new();
+            compiler_annotations(&log, sub, "labs/lab1-msgq/", &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{file}");
+        }
     }
 
     #[test]
