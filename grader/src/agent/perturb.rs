@@ -31,6 +31,9 @@ const IPC: &[&str] = &[
 ];
 /// One IPC call in this many is held.
 const IPC_ODDS: u64 = 4;
+/// IPC calls held at most per scenario: the first ones, where a race between starting
+/// processes is; a pingpong of hundreds of round trips is not slowed past its deadline.
+const MAX_IPC_HOLDS: u32 = 48;
 /// A fork is held this many times longer than an IPC call at most: long enough, even in
 /// an emulated guest, for the children already started to get well past their first
 /// steps (a fork is rare, so a long hold costs a correct program little).
@@ -43,6 +46,7 @@ pub(crate) struct Perturber {
     spawn: Vec<i64>,
     ipc: Vec<i64>,
     max_us: u64,
+    ipc_holds: u32,
 }
 
 /// FNV-1a: the scenario's name mixed into the seed, so scenarios draw differently.
@@ -64,6 +68,7 @@ impl Perturber {
             spawn: numbers(SPAWN),
             ipc: numbers(IPC),
             max_us: p.max_delay_us.max(1),
+            ipc_holds: 0,
         }
     }
 
@@ -86,7 +91,11 @@ impl Perturber {
         let (low, high) = if self.spawn.contains(&nr) {
             let high = self.max_us * SPAWN_FACTOR;
             (high / 2, high)
-        } else if self.ipc.contains(&nr) && self.next() % IPC_ODDS == 0 {
+        } else if self.ipc.contains(&nr)
+            && self.ipc_holds < MAX_IPC_HOLDS
+            && self.next() % IPC_ODDS == 0
+        {
+            self.ipc_holds += 1;
             (self.max_us / 8, self.max_us)
         } else {
             return None;
