@@ -305,6 +305,7 @@ mod tests {
                 pgid: pid,
                 comm: comm.into(),
                 state,
+                cpu_ticks: 0,
             },
             wchan: wchan.into(),
             fds: Vec::new(),

@@ -140,7 +140,7 @@ fn threads(pid: i32) -> Vec<i32> {
 fn read_task(pid: i32, tid: i32) -> Option<Task> {
     let base = format!("/proc/{pid}/task/{tid}");
     let stat = fs::read_to_string(format!("{base}/stat")).ok()?;
-    let (state, cpu) = parse_state_cpu(&stat)?;
+    let stat = procs::parse_stat(&stat)?;
     let status = fs::read_to_string(format!("{base}/status")).unwrap_or_default();
     let syscall = fs::read_to_string(format!("{base}/syscall"))
         .ok()
@@ -150,24 +150,12 @@ fn read_task(pid: i32, tid: i32) -> Option<Task> {
         .and_then(|(_, args)| args.first())
         .is_some_and(|&fd| is_pipe(pid, fd));
     Some(Task {
-        state,
+        state: stat.state,
         syscall,
         switches: parse_switches(&status),
-        cpu,
+        cpu: stat.cpu_ticks,
         on_pipe,
     })
-}
-
-/// The state letter and utime + stime of a `stat` line (fields 3, 14 and 15).
-fn parse_state_cpu(line: &str) -> Option<(char, u64)> {
-    let rest: Vec<&str> = line
-        .get(line.rfind(')')? + 1..)?
-        .split_whitespace()
-        .collect();
-    let state = rest.first()?.chars().next()?;
-    let utime: u64 = rest.get(11)?.parse().ok()?;
-    let stime: u64 = rest.get(12)?.parse().ok()?;
-    Some((state, utime + stime))
 }
 
 /// Voluntary plus involuntary context switches of a `status` file.
@@ -345,7 +333,8 @@ mod tests {
     #[test]
     fn stat_and_status_counters_parse() {
         let line = "42 (a b) S 1 42 42 0 -1 4194560 90 0 0 0 7 5 0 0 20 0 1 0 100";
-        assert_eq!(parse_state_cpu(line), Some(('S', 12)));
+        let stat = procs::parse_stat(line).unwrap();
+        assert_eq!((stat.state, stat.cpu_ticks), ('S', 12));
         let status = "Name:\tx\nvoluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t3\n";
         assert_eq!(parse_switches(status), 13);
     }

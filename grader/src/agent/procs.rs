@@ -17,6 +17,8 @@ pub(crate) struct ProcStat {
     pub comm: String,
     /// State letter (`R`, `S`, `D`, `Z`, `T`…).
     pub state: char,
+    /// CPU used so far, utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
 }
 
 impl ProcStat {
@@ -37,12 +39,17 @@ pub(crate) fn parse_stat(line: &str) -> Option<ProcStat> {
     let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
     let pgid = rest.next()?.parse().ok()?;
+    // Fields 14 and 15 (utime, stime): eight fields after the process group.
+    let mut rest = rest.skip(8);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
     Some(ProcStat {
         pid,
         ppid,
         pgid,
         comm,
         state,
+        cpu_ticks: utime + stime,
     })
 }
 
@@ -170,10 +177,11 @@ mod tests {
 
     #[test]
     fn stat_line_with_tricky_comm_parses() {
-        let p = parse_stat("42 (a) b (c)) S 7 42 42 0 -1 4194560").unwrap();
+        let p = parse_stat("42 (a) b (c)) S 7 42 42 0 -1 4194560 90 0 0 0 7 5").unwrap();
         assert_eq!(p.pid, 42);
         assert_eq!(p.comm, "a) b (c)");
         assert_eq!((p.state, p.ppid, p.pgid), ('S', 7, 42));
+        assert_eq!(p.cpu_ticks, 12, "utime 7 + stime 5");
     }
 
     #[test]
@@ -193,6 +201,7 @@ mod tests {
             pgid: pid,
             comm: String::new(),
             state: 'S',
+            cpu_ticks: 0,
         };
         let procs = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(20, 1)];
         let tree: Vec<i32> = subtree(&procs, |p| p.pid == 10)

@@ -162,27 +162,12 @@ fn others_in_group(pid: i32) -> (u64, bool) {
     let Some(me) = super::procs::stat(pid) else {
         return (0, false);
     };
-    let others: Vec<i32> = super::procs::all()
+    super::procs::all()
         .into_iter()
         .filter(|p| p.pgid == me.pgid && p.pid != pid && p.is_live())
-        .map(|p| p.pid)
-        .collect();
-    others.iter().fold((0, false), |(ticks, running), &p| {
-        let (t, r) = cpu_ticks(p).unwrap_or((0, false));
-        (ticks + t, running || r)
-    })
-}
-
-/// utime + stime of `pid` (clock ticks) and whether it is runnable.
-fn cpu_ticks(pid: i32) -> Option<(u64, bool)> {
-    let line = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest: Vec<&str> = line
-        .get(line.rfind(')')? + 1..)?
-        .split_whitespace()
-        .collect();
-    let utime: u64 = rest.get(11)?.parse().ok()?;
-    let stime: u64 = rest.get(12)?.parse().ok()?;
-    Some((utime + stime, rest.first() == Some(&"R")))
+        .fold((0, false), |(ticks, running), p| {
+            (ticks + p.cpu_ticks, running || p.state == 'R')
+        })
 }
 
 /// What the supervisor asks of one service call: which calls to count (the audited ones;
