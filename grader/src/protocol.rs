@@ -658,7 +658,25 @@ pub enum Pace {
         switches: u64,
         /// Time between the last two samples.
         interval_ms: u64,
+        /// Threads that lost every race for what they wait on while the others ran.
+        #[serde(default)]
+        starved: Vec<Starved>,
     },
+}
+
+/// A thread seen waiting in `futex` (a POSIX semaphore, a mutex) at every sample for a
+/// while, woken again and again meanwhile: each time it woke, another process had taken
+/// what it waits for (`sem_post` and a mutex unlock hand nothing to the one they wake).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Starved {
+    /// Its process id.
+    pub pid: i32,
+    /// The process's `comm`.
+    pub comm: String,
+    /// Times it was woken (context switches) while it waited.
+    pub woken: u64,
+    /// How long it was seen waiting.
+    pub for_ms: u64,
 }
 
 /// A scenario the agent stopped before its deadline: a deadlock, or a program far too

@@ -7,12 +7,17 @@
 //! far too slow to reach them by the deadline stops early too. Only a wait that would
 //! end at the deadline may stop early: before a shorter one ends, the agent's own later
 //! steps (a message sent, a kill) could still move the scenario on.
+//!
+//! A third way to miss a deadline is starvation: a thread waits in `futex` (a POSIX
+//! semaphore, a mutex) at every sample, is woken again and again, and each time finds
+//! that another process took what it waits for first. The scenario is not stopped for it
+//! (the others progress), but the report names the starved thread.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{AuditRequest, EarlyStop, Pace, RoundTrips};
+use crate::protocol::{AuditRequest, EarlyStop, Pace, RoundTrips, Starved};
 
 use super::procs::{self, ProcStat};
 use super::supervise::Supervisor;
@@ -27,6 +32,10 @@ const SLOW_AFTER: f64 = 0.25;
 /// …nor unless, at the pace so far, the program would do less than this share of its
 /// round trips by the deadline.
 const SLOW_SHARE: f64 = 0.5;
+/// Starved: seen waiting in `futex` at this many samples in a row (1.5 s at least)…
+const STARVED_LOOKS: u32 = 4;
+/// …and woken at least this many times meanwhile.
+const STARVED_WAKES: u64 = 3;
 
 /// Syscall numbers (x86_64) a thread can wait in for another process forever.
 mod nr {
@@ -56,6 +65,8 @@ struct Task {
     cpu: u64,
     /// The blocking call's descriptor is a pipe or FIFO (read/write only).
     on_pipe: bool,
+    /// The process's `comm`.
+    comm: String,
 }
 
 impl Task {
@@ -80,6 +91,20 @@ impl Task {
             _ => false,
         }
     }
+
+    /// Blocked in an untimed `futex` wait: a semaphore, a mutex, a condition variable.
+    fn in_futex_wait(&self) -> bool {
+        self.waits_on_others() && self.syscall.as_ref().is_some_and(|(n, _)| *n == nr::FUTEX)
+    }
+}
+
+/// A thread seen in a futex wait at every sample since `since`.
+#[derive(Debug, Clone)]
+struct FutexWait {
+    since: Instant,
+    /// Its context switches at the first of those samples.
+    switches: u64,
+    looks: u32,
 }
 
 /// Every student thread at one instant, by (pid, tid), and the audited calls so far.
@@ -155,6 +180,7 @@ fn read_task(pid: i32, tid: i32) -> Option<Task> {
         switches: parse_switches(&status),
         cpu: stat.cpu_ticks,
         on_pipe,
+        comm: stat.comm,
     })
 }
 
@@ -189,6 +215,8 @@ pub(crate) struct Watch {
     last: Option<Sample>,
     /// When the frozen stretch began (the first of the unchanged samples).
     still_since: Option<Instant>,
+    /// The threads waiting in futex at every sample lately.
+    futex_waits: BTreeMap<(i32, i32), FutexWait>,
 }
 
 impl Watch {
@@ -203,6 +231,7 @@ impl Watch {
             prev: None,
             last: None,
             still_since: None,
+            futex_waits: BTreeMap::new(),
         }
     }
 
@@ -221,14 +250,73 @@ impl Watch {
 
     /// Takes a sample now (at the deadline: one last look).
     pub(crate) fn sample(&mut self, sup: &Supervisor) {
-        let s = Sample::take(&sup.descendants(), &sup.counts);
+        self.push(Sample::take(&sup.descendants(), &sup.counts));
+    }
+
+    /// Adds sample `s`: the frozen stretch and the futex waits go on or end with it.
+    fn push(&mut self, s: Sample) {
         match &self.last {
             Some(last) if last.frozen_until(&s) => {
                 self.still_since.get_or_insert(last.at);
             }
             _ => self.still_since = None,
         }
+        let mut waits = std::mem::take(&mut self.futex_waits);
+        self.futex_waits = s
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.in_futex_wait())
+            .map(|(key, t)| {
+                let w = match waits.remove(key) {
+                    Some(w) => FutexWait {
+                        looks: w.looks + 1,
+                        ..w
+                    },
+                    None => FutexWait {
+                        since: s.at,
+                        switches: t.switches,
+                        looks: 1,
+                    },
+                };
+                (*key, w)
+            })
+            .collect();
         self.prev = self.last.replace(s);
+    }
+
+    /// The threads that waited in futex at the last [`STARVED_LOOKS`] samples or more,
+    /// woken [`STARVED_WAKES`] times or more meanwhile, while some other thread moved
+    /// between the last two samples.
+    fn starved(&self) -> Vec<Starved> {
+        let (Some(prev), Some(last)) = (&self.prev, &self.last) else {
+            return Vec::new();
+        };
+        let woken = |key: &(i32, i32), w: &FutexWait| {
+            last.tasks
+                .get(key)
+                .map_or(0, |t| t.switches.saturating_sub(w.switches))
+        };
+        let starved: BTreeMap<_, _> = self
+            .futex_waits
+            .iter()
+            .filter(|(key, w)| w.looks >= STARVED_LOOKS && woken(key, w) >= STARVED_WAKES)
+            .collect();
+        let others_ran = last
+            .tasks
+            .iter()
+            .any(|(key, t)| !starved.contains_key(key) && prev.tasks.get(key) != Some(t));
+        if !others_ran {
+            return Vec::new();
+        }
+        starved
+            .into_iter()
+            .map(|(key, w)| Starved {
+                pid: key.0,
+                comm: last.tasks[key].comm.clone(),
+                woken: woken(key, w),
+                for_ms: ms(last.at - w.since),
+            })
+            .collect()
     }
 
     /// Round trips done so far: the fewest of the declared calls, each divided by how
@@ -284,6 +372,7 @@ impl Watch {
             round_trips: self.round_trips_done(),
             switches: last.switches().saturating_sub(prev.switches()),
             interval_ms: ms(last.at - prev.at),
+            starved: self.starved(),
         }
     }
 
@@ -315,6 +404,7 @@ mod tests {
             switches: 4,
             cpu: 2,
             on_pipe: false,
+            comm: "p".into(),
         }
     }
 
@@ -373,6 +463,49 @@ mod tests {
         let c = sample(vec![blocked(), nap()], 7);
         assert!(!c.frozen_until(&sample(vec![blocked(), nap()], 7)));
         assert!(!c.moved_until(&sample(vec![blocked(), nap()], 7)));
+    }
+
+    #[test]
+    fn a_waiter_woken_again_and_again_while_the_other_runs_is_starved() {
+        let t0 = Instant::now();
+        let mut watch = Watch::new(t0, Duration::from_secs(24), &AuditRequest::default());
+        let futex = |switches| Task {
+            switches,
+            ..task('S', Some((nr::FUTEX, vec![0x10, 0x89, 0, 0])))
+        };
+        let holder = |cpu| Task {
+            cpu,
+            ..task('S', Some((35, vec![0])))
+        };
+        // Pid 1 waits in futex at every look, woken 5 times a look; pid 2 keeps running.
+        for i in 0..6u64 {
+            let mut s = sample(vec![holder(i), futex(10 + 5 * i)], i);
+            s.at = t0 + EVERY * i as u32;
+            watch.push(s);
+        }
+        let Pace::Progressing { starved, .. } = watch.pace() else {
+            panic!("{:?}", watch.pace());
+        };
+        assert_eq!(
+            starved,
+            vec![Starved {
+                pid: 1,
+                comm: "p".into(),
+                woken: 25,
+                for_ms: 2_500
+            }]
+        );
+        // Never woken (it waits for a thread that never posts), or alone: not starvation.
+        for (woken_by, holder_moves) in [(0, true), (5, false)] {
+            let mut watch = Watch::new(t0, Duration::from_secs(24), &AuditRequest::default());
+            for i in 0..6u64 {
+                let cpu = if holder_moves { i } else { 0 };
+                let mut s = sample(vec![holder(cpu), futex(10 + woken_by * i)], i);
+                s.at = t0 + EVERY * i as u32;
+                watch.push(s);
+            }
+            assert!(watch.starved().is_empty(), "{woken_by} {holder_moves}");
+        }
     }
 
     fn hang_of(s: &crate::protocol::ScenarioResult) -> &HangReport {

@@ -42,6 +42,26 @@ fn why(h: &HangReport) -> String {
             secs(*unchanged_ms),
             listing(h, ": ")
         ),
+        Pace::Progressing { starved, .. } if !starved.is_empty() => {
+            let who: Vec<String> = starved
+                .iter()
+                .map(|s| {
+                    format!(
+                        "`{}` (pid {}) was woken {} times in {} and went back to waiting in futex each time",
+                        s.comm,
+                        s.pid,
+                        s.woken,
+                        secs(s.for_ms)
+                    )
+                })
+                .collect();
+            format!(
+                ": starvation, not a deadlock: {} while the others ran. sem_post (or a mutex \
+                 unlock) hands nothing to the process it wakes: the one that posted took it back \
+                 first; let the other side run (sleep after posting) before taking it again",
+                who.join("; ")
+            )
+        }
         Pace::Progressing {
             elapsed_ms,
             ipc_calls,

@@ -1,7 +1,7 @@
 //! Scoring of fabricated observations: each status, leaks, the syscall audit.
 
 use super::*;
-use crate::protocol::{EarlyStop, IpcKind, IpcObject, Leak, Pace, ProcInfo};
+use crate::protocol::{EarlyStop, IpcKind, IpcObject, Leak, Pace, ProcInfo, Starved};
 use crate::spec::LabSpec;
 
 const SPEC: &str = r#"
@@ -219,6 +219,7 @@ fn a_program_still_making_round_trips_is_too_slow_not_blocked() {
         round_trips,
         switches: 40,
         interval_ms: 500,
+        starved: vec![],
     };
     let t = cut(moving(Some((160, 734)), Some(640)), None);
     assert_eq!(t.status, Status::Timeout);
@@ -233,6 +234,25 @@ fn a_program_still_making_round_trips_is_too_slow_not_blocked() {
             .ends_with("too slow, not deadlocked: 640 IPC calls in 16.0 s"),
         "{}",
         t.message
+    );
+    // One process woken again and again but never getting the semaphore: starvation.
+    let mut starving = moving(None, Some(491));
+    if let Pace::Progressing { starved, .. } = &mut starving {
+        starved.push(Starved {
+            pid: 12,
+            comm: "psem_alt".into(),
+            woken: 212,
+            for_ms: 20_000,
+        });
+    }
+    let t = cut(starving, None);
+    assert_eq!(
+        t.message,
+        "step 1 `p 0x00001000` did not finish before its deadline and was killed: \
+         starvation, not a deadlock: `psem_alt` (pid 12) was woken 212 times in 20.0 s and \
+         went back to waiting in futex each time while the others ran. sem_post (or a mutex \
+         unlock) hands nothing to the process it wakes: the one that posted took it back \
+         first; let the other side run (sleep after posting) before taking it again"
     );
     // Moving without any IPC (a busy loop): the per-process findings, as before.
     let t = cut(moving(None, Some(0)), None);

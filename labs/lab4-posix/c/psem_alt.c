@@ -28,9 +28,11 @@ int main(int argc, char **argv)
 
     /* TODO: the whole program. Make a new named semaphore NAME of value 1, mode 0600
      * (an existing one is an error), then fork. The parent, ROUNDS times: take the
-     * semaphore, print_parent_holding(), hold it HOLD_MS ms (sleep_ms), give it back.
-     * The child, until it learns that the parent is done: take, print_child_holding(),
-     * hold, give back; then print_child_done() and _exit(0). The parent then waits for
+     * semaphore, print_parent_holding(), hold it HOLD_MS ms (sleep_ms), give it back,
+     * sleep HOLD_MS (the child's turn). The child, until it learns that the parent is
+     * done: take, print_child_holding(), hold, give back, sleep HOLD_MS (the parent's
+     * turn: sem_post hands the semaphore to nobody, and a child that asks again at once
+     * takes it back and starves the parent); then print_child_done() and _exit(0). The parent then waits for
      * the child, closes the semaphore and removes its name (/dev/shm/sem.NAME). Removing
      * the name wakes no one and stops nothing: you need another way to tell the child
      * the parent is done; say which in the comment at the top. See sem_open(3),

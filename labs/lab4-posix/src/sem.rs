@@ -64,10 +64,12 @@ pub fn unlink(_name: &PosixName) -> Result<(), LabError> {
 
 /// The whole program: creates the semaphore (value 1), forks, then
 /// - the parent, `rounds` times: takes the semaphore, prints
-///   [`PARENT_HOLDING`](crate::format::PARENT_HOLDING), sleeps `hold`, gives it back;
+///   [`PARENT_HOLDING`](crate::format::PARENT_HOLDING), sleeps `hold`, gives it back,
+///   sleeps `hold` (the child's turn);
 /// - the child, until it learns that the parent is done: takes the semaphore, prints
-///   [`CHILD_HOLDING`](crate::format::CHILD_HOLDING), sleeps `hold`, gives it back;
-///   then prints [`CHILD_DONE`](crate::format::CHILD_DONE) and exits 0 (use
+///   [`CHILD_HOLDING`](crate::format::CHILD_HOLDING), sleeps `hold`, gives it back,
+///   sleeps `hold` (the parent's turn: `sem_post` hands the semaphore to nobody, and a
+///   child that asks again at once takes it back and starves the parent); then prints [`CHILD_DONE`](crate::format::CHILD_DONE) and exits 0 (use
 ///   [`process::spawn`](crate::process::spawn));
 /// - the parent waits for the child ([`process::wait`](crate::process::wait)), closes
 ///   and unlinks the semaphore.

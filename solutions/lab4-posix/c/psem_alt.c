@@ -5,7 +5,10 @@
  * How the child learns that the parent is done: sem_unlink does not wake a process
  * blocked in sem_wait (IPC_RMID did), so the parent says so through a flag in a shared
  * anonymous mapping, set while it holds the semaphore for the last time: the child sees
- * it at its next sem_wait and leaves. The command line and the lines are done in
+ * it at its next sem_wait and leaves. Nor does sem_post hand the semaphore to the
+ * process it wakes (SysV's semop did): whoever reaches sem_wait first takes it, so a side
+ * that posted and waited again at once would take it back and starve the other. Each
+ * side, once it has posted, sleeps HOLD_MS before it asks again. The command line and the lines are done in
  * common.c (see common.h).
  */
 #include <errno.h>
@@ -33,6 +36,7 @@ static int child(sem_t *sem, volatile int *done, long hold_ms)
         print_child_holding();
         sleep_ms(hold_ms);
         sem_post(sem);
+        sleep_ms(hold_ms); /* the parent's turn: posting woke it, it has to run */
     }
 }
 
@@ -45,6 +49,8 @@ static void parent(sem_t *sem, volatile int *done, long rounds, long hold_ms)
         if (i == rounds - 1)
             *done = 1; /* set while holding: the child reads it after its sem_wait */
         sem_post(sem);
+        if (i < rounds - 1)
+            sleep_ms(hold_ms); /* the child's turn */
     }
 }
 

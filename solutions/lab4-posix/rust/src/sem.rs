@@ -4,6 +4,12 @@
 //! child blocked in `sem_wait` would wait forever. So the parent says it is done through
 //! a flag in a shared anonymous mapping, set while it holds the semaphore for the last
 //! time; the child reads it each time it gets the semaphore, and leaves when it is set.
+//!
+//! Nor does `sem_post` hand the semaphore to the process it wakes (SysV's `semop` did, in
+//! the order they queued): it raises the value and wakes a waiter, and whoever reaches
+//! `sem_wait` first takes it. A holder that posts and waits again at once nearly always
+//! takes it back, and the other starves. So each side, once it has posted, lets the other
+//! run for `hold` before it asks again.
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -116,9 +122,11 @@ impl DoneFlag {
 
 /// The whole program: creates the semaphore (value 1), forks, then
 /// - the parent, `rounds` times: takes the semaphore, prints
-///   [`PARENT_HOLDING`](crate::format::PARENT_HOLDING), sleeps `hold`, gives it back;
+///   [`PARENT_HOLDING`](crate::format::PARENT_HOLDING), sleeps `hold`, gives it back,
+///   sleeps `hold` again (the child's turn);
 /// - the child, until it learns that the parent is done: takes the semaphore, prints
-///   [`CHILD_HOLDING`](crate::format::CHILD_HOLDING), sleeps `hold`, gives it back;
+///   [`CHILD_HOLDING`](crate::format::CHILD_HOLDING), sleeps `hold`, gives it back,
+///   sleeps `hold` again (the parent's turn);
 ///   then prints [`CHILD_DONE`](crate::format::CHILD_DONE) and exits 0;
 /// - the parent waits for the child, closes and unlinks the semaphore.
 ///
@@ -135,8 +143,8 @@ pub fn alternate(name: &PosixName, rounds: u32, hold: Duration) -> Result<(), La
     run.and(closed).and(unlinked)
 }
 
-/// The parent: `rounds` times takes the semaphore, prints, holds it, gives it back; sets
-/// the done flag during its last round.
+/// The parent: `rounds` times takes the semaphore, prints, holds it, gives it back and
+/// leaves the child a turn; sets the done flag during its last round.
 fn parent(sem: &NamedSem, done: &DoneFlag, rounds: u32, hold: Duration) -> Result<(), LabError> {
     for round in 1..=rounds {
         sem.wait()?;
@@ -144,8 +152,10 @@ fn parent(sem: &NamedSem, done: &DoneFlag, rounds: u32, hold: Duration) -> Resul
         std::thread::sleep(hold);
         if round == rounds {
             done.set();
+            return sem.post();
         }
         sem.post()?;
+        std::thread::sleep(hold);
     }
     Ok(())
 }
@@ -161,6 +171,8 @@ fn child(sem: &NamedSem, done: &DoneFlag, hold: Duration) -> i32 {
         println!("{CHILD_HOLDING}");
         std::thread::sleep(hold);
         sem.post()?;
+        // The parent's turn: posting woke it, but it has to run to take the semaphore.
+        std::thread::sleep(hold);
         Ok(true)
     };
     loop {
