@@ -231,8 +231,13 @@ impl Supervisor {
 
     /// The agent's process tree, zombies included.
     pub(crate) fn tree(&self) -> Vec<ProcStat> {
-        let all = procs::all();
         let me = self.self_pid;
+        if self.exclusive {
+            if let Some(tree) = procs::descendants(me) {
+                return tree;
+            }
+        }
+        let all = procs::all();
         if self.exclusive {
             procs::subtree(&all, |p| p.ppid == me)
         } else {
