@@ -135,18 +135,44 @@ fn gradings(
         wall(Mode::Cold) / local
     )?;
     let ready = start_secs(&samples[0].1);
+    let bare = restore_probe(course, runs)?;
     writeln!(
         out,
-        "restore to agent ready (QEMU spawn until the agent holds its job): median {:.3} s (min {:.3}, max {:.3})",
+        "restore to agent ready (QEMU spawn until the agent holds its job): median {:.3} s with {}'s programs in the job (min {:.3}, max {:.3}); {:.3} s for an empty job (the rest is the programs' transfer over the virtio port)",
         median(ready.clone()),
+        lab.id,
         ready.iter().cloned().fold(f64::INFINITY, f64::min),
-        ready.iter().cloned().fold(0.0, f64::max)
+        ready.iter().cloned().fold(0.0, f64::max),
+        median(bare)
     )?;
     if phases {
         phase_table(&samples[0].1, &samples[1].1, out)?;
     }
     writeln!(out, "load average at end: {}", load())?;
     Ok(())
+}
+
+/// `runs` restores of the snapshot with an empty job (after one warm-up): from QEMU's
+/// spawn until the agent holds the job, in seconds: the restore without the programs'
+/// transfer.
+fn restore_probe(course: &Course, runs: u32) -> Result<Vec<f64>> {
+    use crate::sandbox::qemu;
+    let sandbox = crate::session::guest_sandbox(course, true, &GuestStartOptions::default())?;
+    let mut times = Vec::new();
+    for i in 0..=runs {
+        let frame = qemu::frame_for(&qemu::empty_job(), Vec::new())?;
+        let run = sandbox
+            .restore_once(frame)
+            .map_err(|why| anyhow::anyhow!("the restore probe failed: {why}"))?;
+        let hello = run
+            .marks
+            .hello
+            .context("the restored agent never said hello")?;
+        if i > 0 {
+            times.push(hello.as_secs_f64());
+        }
+    }
+    Ok(times)
 }
 
 /// A warm-up grading, then `runs` timed ones with seeds 1…runs.

@@ -193,6 +193,19 @@ fn restore(
     })
 }
 
+impl GuestSandbox {
+    /// Restores the snapshot with `frame` (the bench's probe of the restore alone, an
+    /// empty job): `Err` when there is no usable snapshot or the restore failed.
+    pub fn restore_once(&self, frame: Vec<u8>) -> Result<GuestRun, String> {
+        let store = self.snapshots.as_ref().ok_or("snapshots are off")?;
+        let Lookup::Ready(snapshot) = store.lookup() else {
+            return Err("there is no usable snapshot".into());
+        };
+        let opts = self.qemu_options(self.boot_deadline);
+        restore(&self.image, &snapshot, frame, &opts)
+    }
+}
+
 /// The run's phases: host marks, and for a cold boot the guest's own boot times.
 fn phases(run: &GuestRun, events: &[AgentEvent], start: GuestStart) -> GuestPhases {
     let ms = |d: Duration| d.as_millis() as u64;
