@@ -268,6 +268,8 @@ fn unbuilt(s: &ScenarioSpec, lang: Language) -> TestResult {
         hint_levels: 0,
         duration_ms: 0,
         leaks: Vec::new(),
+        output: None,
+        steps: Vec::new(),
     }
 }
 

@@ -65,6 +65,8 @@ pub fn judge(spec: &QemuLabSpec, ctx: &Context, obs: &Observations) -> Vec<TestR
                 hint_levels: 0,
                 duration_ms: 0,
                 leaks: Vec::new(),
+                output: None,
+                steps: Vec::new(),
             }
         })
         .collect()

@@ -77,6 +77,32 @@ pub struct TestResult {
     /// Objects the scenario left behind.
     #[serde(default)]
     pub leaks: Vec<crate::protocol::Leak>,
+    /// The student's own output at the step that failed (absent when the scenario
+    /// passed, or failed at a step that runs no program).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<StepOutput>,
+    /// What every program of the scenario printed, step by step (`-v` shows them; not
+    /// in the JSON report, which carries the failing step's only).
+    #[serde(skip)]
+    pub steps: Vec<StepOutput>,
+}
+
+/// What one `run` step's program printed, cut to [`StepOutput::CAP`] per stream with
+/// control characters neutralised (it is shown to people, and in HTML).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepOutput {
+    /// 1-based step number in the scenario.
+    pub step: u32,
+    /// The command line, as the report names it (`msgq create 0x1234`).
+    pub command: String,
+    /// How it ended, in words: `exit 0`, `killed by SIGSEGV`, `still running at the deadline`.
+    pub ended: String,
+    /// Its standard output (the start of it, when longer than the cap).
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+    /// Some output was cut (by the cap here, or by the grader's capture limit).
+    pub truncated: bool,
 }
 
 /// A check that did not hold.
@@ -111,6 +137,8 @@ pub fn evaluate(
         hint_levels: 0,
         duration_ms: result.duration_ms,
         leaks: result.leaks.clone(),
+        output: None,
+        steps: Vec::new(),
     };
     match check_scenario(spec, steps, result, vars) {
         Err(miss) => {
