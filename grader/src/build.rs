@@ -12,6 +12,7 @@ mod explain;
 mod files;
 mod rust;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,16 +35,26 @@ pub use crate::course::Language;
 /// The result of a build.
 #[derive(Debug, Clone)]
 pub struct BuildOutput {
-    /// Detected language.
-    pub language: Language,
+    /// Detected language (`None`: nothing the grader can build was found).
+    pub language: Option<Language>,
     /// Whether every program was produced.
     pub ok: bool,
     /// The compiler's output (and our own explanation on failure).
     pub log: String,
-    /// Program name → binary.
+    /// Program name → binary, for every program that was built.
     pub programs: Vec<(String, PathBuf)>,
+    /// Programs that were not built, each with why: its own compiler messages (paths
+    /// rewritten to the student's), or what is missing.
+    pub failed: BTreeMap<String, String>,
     /// Wall time.
     pub duration: Duration,
+}
+
+impl BuildOutput {
+    /// Why `program` was not built, when it was not.
+    pub fn failure(&self, program: &str) -> Option<&str> {
+        self.failed.get(program).map(String::as_str)
+    }
 }
 
 /// Infrastructure failures (the student is not to blame).
@@ -208,6 +219,8 @@ struct Build<'a> {
     stopped: bool,
     /// `name version` of the dependencies the course provides (Rust).
     context_packages: Vec<String>,
+    /// Programs whose own build step failed, with that step's part of the log.
+    failures: BTreeMap<String, String>,
 }
 
 impl Build<'_> {
@@ -304,10 +317,15 @@ impl Build<'_> {
     }
 }
 
-/// Builds a submission.
+/// Builds a submission. A directory with nothing to build (no sources, or sources in
+/// another language) is the student's failed build, not an error.
 pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
     let start = Instant::now();
-    let language = detect(req.submission)?;
+    let language = match detect(req.submission) {
+        Ok(l) => l,
+        Err(BuildError::NothingToBuild { path }) => return Ok(nothing_to_build(req, &path, start)),
+        Err(e) => return Err(e),
+    };
     let _ = crate::sandbox::jail::force_remove(req.work);
     let mut b = Build {
         req,
@@ -317,6 +335,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
         log: String::new(),
         stopped: false,
         context_packages: Vec::new(),
+        failures: BTreeMap::new(),
     };
     fs::create_dir_all(&b.bin).map_err(workdir_err(req.work))?;
     let mut skip: Vec<&str> = req.skip.to_vec();
@@ -334,12 +353,14 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
     for note in notes {
         b.log.push_str(&format!("grader: {note}\n"));
     }
-    let ok = match language {
+    let crate_ok = match language {
         Language::Rust => rust::build(&mut b)?,
-        Language::C => c::build(&mut b)?,
+        Language::C => {
+            c::build(&mut b)?;
+            true
+        }
     };
-    let programs = collect_programs(&mut b, language, ok);
-    let ok = ok && programs.len() == req.programs.len();
+    let programs = collect_programs(&mut b, language, crate_ok);
     let mut ctx = explain::Context::new(&req.host.settings);
     ctx.packages = std::mem::take(&mut b.context_packages);
     let paths = diagnostics::PathMap::new(
@@ -354,38 +375,89 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
     for line in explain::explain(&b.log, &ctx) {
         log.push_str(&format!("grader: {line}\n"));
     }
+    let failed = b
+        .failures
+        .iter()
+        .map(|(p, text)| (p.clone(), paths.rewrite(text).trim().to_string()))
+        .collect();
     Ok(BuildOutput {
-        language,
-        ok,
+        language: Some(language),
+        ok: programs.len() == req.programs.len(),
         log,
         programs,
+        failed,
         duration: start.elapsed(),
     })
 }
 
-/// Copies the programs out of the jail's directory (never following a link the build
-/// left), explaining each one missing.
-fn collect_programs(b: &mut Build<'_>, language: Language, ok: bool) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    if !ok {
-        return out;
+/// The build of a directory holding nothing the grader can build: every program fails,
+/// and the log says what was looked for and what was found instead.
+fn nothing_to_build(req: &BuildRequest<'_>, dir: &Path, start: Instant) -> BuildOutput {
+    let wanted: Vec<String> = req.programs.iter().map(|p| format!("{p}.c")).collect();
+    let mut log = format!(
+        "grader: no {}, Makefile or Cargo.toml in {}: nothing to build\n",
+        wanted.join(", "),
+        dir.display()
+    );
+    log.push_str(&format!("grader: {}\n", files::found_instead(dir)));
+    let why = log
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("grader: ");
+    let failed = req
+        .programs
+        .iter()
+        .map(|p| (p.clone(), why.to_string()))
+        .collect();
+    BuildOutput {
+        language: None,
+        ok: false,
+        log,
+        programs: Vec::new(),
+        failed,
+        duration: start.elapsed(),
     }
+}
+
+/// Copies the programs out of the jail's directory (never following a link the build
+/// left), explaining each one missing (in the log and in `b.failures`).
+fn collect_programs(
+    b: &mut Build<'_>,
+    language: Language,
+    crate_ok: bool,
+) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
     for p in b.req.programs {
+        if !crate_ok {
+            let why = "the crate did not compile (see the compiler's messages in build.log)";
+            b.failures.insert(p.clone(), why.into());
+            continue;
+        }
+        if b.failures.contains_key(p) {
+            continue; // its own build step failed: its messages are recorded
+        }
         let rel = match language {
             Language::Rust => rust::output_path(p),
             Language::C => c::output_path(b, p),
         };
         let dest = b.bin.join(p);
-        match files::take_output(&b.jail_dir, &rel, &dest) {
-            Ok(()) => out.push((p.clone(), dest)),
-            Err(files::TakeError::Missing) => b.log.push_str(&missing_program_help(language, p)),
-            Err(files::TakeError::Refused(why)) => b.log.push_str(&format!(
+        let why = match files::take_output(&b.jail_dir, &rel, &dest) {
+            Ok(()) => {
+                out.push((p.clone(), dest));
+                continue;
+            }
+            Err(files::TakeError::Missing) => missing_program_help(language, p),
+            Err(files::TakeError::Refused(why)) => format!(
                 "\ngrader: the program `{p}` the build left is {why}: refused (a program must be a regular file)\n"
-            )),
-            Err(files::TakeError::Io(e)) => b
-                .log
-                .push_str(&format!("\ngrader: failed to copy the program `{p}` out: {e}\n")),
-        }
+            ),
+            Err(files::TakeError::Io(e)) => {
+                format!("\ngrader: failed to copy the program `{p}` out: {e}\n")
+            }
+        };
+        b.log.push_str(&why);
+        let text = why.trim().trim_start_matches("grader: ").to_string();
+        b.failures.insert(p.clone(), text);
     }
     out
 }

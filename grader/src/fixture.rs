@@ -30,6 +30,10 @@ pub struct Fixture {
     /// loses every time).
     #[serde(default)]
     pub perturb: bool,
+    /// The sandbox to grade it in: `qemu` (the default) or `local` (a fixture about the
+    /// local backend's own containment).
+    #[serde(default)]
+    pub backend: Option<String>,
     /// Edits applied to the copy, last.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,
@@ -80,8 +84,15 @@ pub struct HostExpectation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
-    /// `ok` or `failed`.
+    /// `ok` (every program built), `partial` (some were, the others' scenarios fail) or
+    /// `failed` (none was).
     pub build: String,
+    /// The gradebook row's status (`full_marks`, `points_lost`, `build_failed`…).
+    pub row: Option<String>,
+    /// Scenario → a substring of the student's own output (stdout or stderr) that its
+    /// report carries for the failing step.
+    #[serde(default)]
+    pub output: BTreeMap<String, String>,
     /// Status of every scenario not listed in `status` (`passed` by default).
     pub others: Option<String>,
     /// Scenario → passed | failed | timeout | crashed | error | leak.
@@ -166,12 +177,28 @@ impl Fixture {
     /// Compares a report with the expectation; every mismatch is listed.
     pub fn check(&self, report: &GradeReport) -> Vec<String> {
         let mut bad = Vec::new();
-        let build_ok = self.expect.build == "ok";
-        if report.build.ok != build_ok {
-            bad.push(format!(
-                "build ok = {}, expected {}",
-                report.build.ok, build_ok
-            ));
+        let build = match (report.build.ok, report.build.built.is_empty()) {
+            (true, _) => "ok",
+            (false, false) => "partial",
+            (false, true) => "failed",
+        };
+        if build != self.expect.build {
+            bad.push(format!("build {build}, expected {}", self.expect.build));
+        }
+        if let Some(row) = &self.expect.row {
+            let got = crate::report::csv::RowStatus::of(report).as_str();
+            if got != row {
+                bad.push(format!("gradebook status {got}, expected {row}"));
+            }
+        }
+        for (name, want) in &self.expect.output {
+            let t = report.tests.iter().find(|t| &t.name == name);
+            let o = t.and_then(|t| t.output.as_ref());
+            if !o.is_some_and(|o| {
+                o.stdout.contains(want.as_str()) || o.stderr.contains(want.as_str())
+            }) {
+                bad.push(format!("{name}: its output lacks {want:?}: {o:?}"));
+            }
         }
         if !report.gradable {
             bad.push(format!(
@@ -200,7 +227,8 @@ impl Fixture {
                 }
             }
         }
-        for name in self.expect.status.keys().chain(self.expect.message.keys()) {
+        let named = self.expect.status.keys().chain(self.expect.message.keys());
+        for name in named.chain(self.expect.output.keys()) {
             if !report.tests.iter().any(|t| &t.name == name) {
                 bad.push(format!(
                     "the fixture names scenario `{name}`, which the lab does not have"

@@ -96,7 +96,12 @@ impl IpcLab {
             ));
         }
         let spec = &self.pinned.spec;
-        let tests = spec.scenarios.iter().zip(&job.scenarios).map(|(s, j)| {
+        let tests = job.scenarios.iter().map(|j| {
+            let s = spec
+                .scenarios
+                .iter()
+                .find(|s| s.name == j.name)
+                .expect("the job's scenarios come from the spec");
             let r = results
                 .iter()
                 .find(|r| r.name == s.name)
@@ -191,12 +196,23 @@ impl IpcLab {
             }
         };
         record_build(&mut report, &built);
-        if !built.ok {
-            let scenarios = self.pinned.spec.scenarios.iter();
-            report.tests = scenarios.map(|s| unbuilt(s, built.language)).collect();
+        // The scenarios that run a program that was not built fail with its messages;
+        // the others are graded.
+        let spec = &self.pinned.spec;
+        let unrunnable: Vec<Option<TestResult>> =
+            spec.scenarios.iter().map(|s| unbuilt(s, &built)).collect();
+        if unrunnable.iter().all(Option::is_some) {
+            report.tests = unrunnable.into_iter().flatten().collect();
             return Ok(finish(report, start));
         }
         let mut job = self.job(sandbox, &vars)?;
+        job.scenarios = job
+            .scenarios
+            .into_iter()
+            .zip(&unrunnable)
+            .filter(|(_, u)| u.is_none())
+            .map(|(j, _)| j)
+            .collect();
         job.perturb = opts.perturb.then(|| Perturbation::with_seed(seed));
         report.perturbation = job.perturb;
         events::phase(events, Phase::Scenarios, sandbox.phase_name());
@@ -209,7 +225,7 @@ impl IpcLab {
         report.guest_phases = run.guest_phases.clone();
         report.notices.extend(run.notices.iter().cloned());
         match self.score(&job, &run, &vars, events) {
-            Ok(tests) => report.tests = tests,
+            Ok(tests) => report.tests = merge(tests, unrunnable),
             Err(reason) => return Ok(report.not_gradable(reason, start.elapsed())),
         }
         notice_errors(&mut report);
@@ -219,11 +235,13 @@ impl IpcLab {
 
 /// The build's outcome in the report.
 fn record_build(report: &mut GradeReport, built: &BuildOutput) {
-    report.language = Some(built.language);
+    report.language = built.language;
     report.build = BuildInfo {
         ok: built.ok,
         log: built.log.clone(),
         duration_ms: built.duration.as_millis() as u64,
+        built: built.programs.iter().map(|(p, _)| p.clone()).collect(),
+        failed: built.failed.clone(),
     };
 }
 
@@ -251,18 +269,39 @@ fn notice_errors(report: &mut GradeReport) {
     }
 }
 
-fn unbuilt(s: &ScenarioSpec, lang: Language) -> TestResult {
-    let what = match lang {
-        Language::Rust => "the crate did not compile",
-        Language::C => "the C sources did not compile",
+/// The graded scenarios and the unrunnable ones, back in spec order.
+fn merge(graded: Vec<TestResult>, unrunnable: Vec<Option<TestResult>>) -> Vec<TestResult> {
+    let mut graded = graded.into_iter();
+    unrunnable
+        .into_iter()
+        .filter_map(|u| u.or_else(|| graded.next()))
+        .collect()
+}
+
+/// The failed result of a scenario that runs a program the build did not produce
+/// (`None`: every program it runs was built).
+fn unbuilt(s: &ScenarioSpec, built: &BuildOutput) -> Option<TestResult> {
+    let (program, why) = s
+        .programs()
+        .into_iter()
+        .find_map(|p| built.failure(p).map(|why| (p, why)))?;
+    let message = match built.language {
+        Some(Language::Rust) if why.starts_with("the crate did not compile") => {
+            "the crate did not compile: see the compiler's message above (build.log)".to_string()
+        }
+        None => why.to_string(),
+        Some(_) => format!(
+            "`{program}` was not built, and this scenario runs it: {}",
+            compiler_gist(why)
+        ),
     };
-    TestResult {
+    Some(TestResult {
         name: s.name.clone(),
         title: s.title.clone(),
         status: Status::Failed,
         score: 0,
         max_score: s.max_points(),
-        message: format!("{what}: see the compiler's message above (build.log)"),
+        message,
         hint: None,
         hints: Vec::new(),
         hint_levels: 0,
@@ -270,6 +309,31 @@ fn unbuilt(s: &ScenarioSpec, lang: Language) -> TestResult {
         leaks: Vec::new(),
         output: None,
         steps: Vec::new(),
+    })
+}
+
+/// The first errors of a program's compiler messages (three lines at most), or the
+/// grader's own explanation when there is no compiler error.
+fn compiler_gist(why: &str) -> String {
+    let errors: Vec<&str> = why
+        .lines()
+        .filter(|l| l.contains("error") || l.contains("undefined reference"))
+        .take(3)
+        .collect();
+    let lines = if errors.is_empty() {
+        why.lines()
+            .filter(|l| !l.starts_with('$') && !l.trim().is_empty())
+            .take(3)
+            .collect()
+    } else {
+        errors
+    };
+    let text = lines.join(" / ");
+    let text = text.trim_start_matches("grader: ");
+    if text.is_empty() {
+        "its build step failed (see build.log)".into()
+    } else {
+        text.to_string()
     }
 }
 

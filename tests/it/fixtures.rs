@@ -12,18 +12,20 @@ fn run_fixture(lab: &str, case: &str) {
     fx.materialize(&root(), &sub)
         .unwrap_or_else(|e| panic!("{e}"));
     let extra: &[&str] = if fx.perturb { &["--perturb"] } else { &[] };
-    let (report, out) = grade_json_with(&fx.lab, &sub, "qemu", 4242, extra);
+    let backend = fx.backend.as_deref().unwrap_or("qemu");
+    let (report, out) = grade_json_with(&fx.lab, &sub, backend, 4242, extra);
     assert_eq!(report.perturbation.is_some(), fx.perturb, "{lab}/{case}");
     // A QEMU lab (lab 7) drives QEMU on the host itself; `--backend qemu` is accepted.
     let course = grader::course::Course::load(&root().join("course.toml")).unwrap();
-    let want_backend = match course.lab(&fx.lab).unwrap().kind {
-        grader::course::LabKind::Qemu => grader::report::Backend::Host,
-        grader::course::LabKind::Ipc => grader::report::Backend::Qemu,
+    let want_backend = match (course.lab(&fx.lab).unwrap().kind, backend) {
+        (grader::course::LabKind::Qemu, _) => grader::report::Backend::Host,
+        (grader::course::LabKind::Ipc, "local") => grader::report::Backend::Local,
+        (grader::course::LabKind::Ipc, _) => grader::report::Backend::Qemu,
     };
     assert_eq!(report.backend, want_backend);
     // Scenario labs run in a guest restored from the snapshot (unless the build failed:
     // then no guest starts at all).
-    if want_backend == grader::report::Backend::Qemu && report.build.ok {
+    if want_backend == grader::report::Backend::Qemu && !report.build.built.is_empty() {
         assert_eq!(
             report.guest_start,
             Some(grader::report::GuestStart::Restored),
@@ -38,7 +40,9 @@ fn run_fixture(lab: &str, case: &str) {
         problems.join("\n  "),
         String::from_utf8_lossy(&out.stderr)
     );
-    let want_code = if report.score == report.max_score && report.build.ok {
+    let want_code = if !report.gradable {
+        3
+    } else if report.score == report.max_score && report.build.ok {
         0
     } else {
         1
@@ -80,6 +84,7 @@ macro_rules! fixture_tests {
 
 fixture_tests! {
     lab1_correct_c => ("lab1", "correct-c");
+    lab1_empty => ("lab1", "empty");
     lab1_correct_rust => ("lab1", "correct-rust");
     lab1_skeleton => ("lab1", "skeleton");
     lab1_skeleton_c => ("lab1", "skeleton-c");

@@ -1,5 +1,6 @@
-//! C submissions: the student's Makefile (`make PROGRAMS`, its recipes run in the jail),
-//! or one `gcc -static` per program, with every `.c` file without a `main` linked in.
+//! C submissions: the student's Makefile (`make PROG`, once per program, its recipes run
+//! in the jail), or one `gcc -static` per program, with every `.c` file without a `main`
+//! linked in. Each program builds on its own: one that fails costs only its scenarios.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,8 +21,9 @@ pub(super) fn output_path(b: &Build<'_>, p: &str) -> PathBuf {
     }
 }
 
-/// Builds every program; `Ok(true)` when every step succeeded.
-pub(super) fn build(b: &mut Build<'_>) -> Result<bool, BuildError> {
+/// Builds each program on its own; those that fail are in `b.failures` with their own
+/// messages (the others are still built).
+pub(super) fn build(b: &mut Build<'_>) -> Result<(), BuildError> {
     let src = b.jail_dir.join("src");
     let env = b.base_env("/usr/bin:/bin");
     if has_makefile(&src) {
@@ -31,17 +33,21 @@ pub(super) fn build(b: &mut Build<'_>) -> Result<bool, BuildError> {
             ("CFLAGS".into(), "-O2 -Wall".into()),
             ("LDFLAGS".into(), "-static".into()),
         ]);
-        // -B: programs or objects copied along with the sources (a student's own `make`)
-        // must not pass for up to date.
-        let args = std::iter::once("-B".into())
-            .chain(b.req.programs.iter().map(Into::into))
-            .collect();
-        b.log
-            .push_str(&format!("$ make -B {}\n", b.req.programs.join(" ")));
-        return b.step("/usr/bin/make".into(), args, "src", env, Vec::new());
+        // One `make` per program, so one that does not build fails only the scenarios
+        // that run it, with its own messages. -B: programs or objects copied along with
+        // the sources (a student's own `make`) must not pass for up to date.
+        for p in b.req.programs {
+            let args = vec!["-B".into(), p.into()];
+            let from = b.log.len();
+            b.log.push_str(&format!("$ make -B {p}\n"));
+            if !b.step("/usr/bin/make".into(), args, "src", env.clone(), Vec::new())? {
+                let text = b.log[from..].to_string();
+                b.failures.insert(p.clone(), text);
+            }
+        }
+        return Ok(());
     }
     let helpers = helper_sources(&src);
-    let mut ok = true;
     for p in b.req.programs {
         let main = format!("{p}.c");
         if !src.join(&main).is_file() {
@@ -55,13 +61,17 @@ pub(super) fn build(b: &mut Build<'_>) -> Result<bool, BuildError> {
         args.push(main.clone().into());
         args.extend(helpers.iter().map(Into::into));
         args.extend(["-lrt".into(), "-pthread".into()]);
+        let from = b.log.len();
         b.log.push_str(&format!(
             "$ gcc -static -O2 -Wall -o {p} {main}{}\n",
             helpers.iter().map(|h| format!(" {h}")).collect::<String>()
         ));
-        ok &= b.step("/usr/bin/gcc".into(), args, "src", env.clone(), Vec::new())?;
+        if !b.step("/usr/bin/gcc".into(), args, "src", env.clone(), Vec::new())? {
+            let text = b.log[from..].to_string();
+            b.failures.insert(p.clone(), text);
+        }
     }
-    Ok(ok)
+    Ok(())
 }
 
 /// `.c` files without a `main`: shared code linked into every program.

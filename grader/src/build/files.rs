@@ -217,6 +217,69 @@ pub(super) fn take_output(root: &Path, rel: &Path, dest: &Path) -> Result<(), Ta
         .map_err(TakeError::Io)
 }
 
+/// What a directory with nothing to build holds instead, for the student: its first
+/// entries, sources in a language the course does not take, C or Rust one level down.
+pub(super) fn found_instead(dir: &Path) -> String {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return "the directory is empty: put your sources (e.g. the lab's C skeleton files) in it"
+            .into();
+    }
+    let mut text = format!(
+        "found instead: {}{}",
+        names
+            .iter()
+            .take(8)
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if names.len() > 8 { ", …" } else { "" }
+    );
+    let foreign = |n: &String| {
+        let ext = n.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("cpp" | "cc" | "cxx" | "c++") => Some("C++"),
+            Some("py") => Some("Python"),
+            Some("java") => Some("Java"),
+            Some("go") => Some("Go"),
+            Some("sh") => Some("shell"),
+            _ => None,
+        }
+    };
+    if let Some(lang) = names.iter().find_map(foreign) {
+        text.push_str(&format!(
+            "; {lang} sources are not built: the course takes C (`NAME.c` or a Makefile) or Rust (a Cargo crate)"
+        ));
+    }
+    let nested = names.iter().find(|n| {
+        let d = dir.join(n);
+        d.is_dir()
+            && (d.join("Cargo.toml").is_file() || d.join("Makefile").is_file() || has_c_file(&d))
+    });
+    if let Some(sub) = nested {
+        text.push_str(&format!(
+            "; `{sub}/` holds sources: grade that directory (--submission {})",
+            dir.join(sub).display()
+        ));
+    }
+    text
+}
+
+fn has_c_file(dir: &Path) -> bool {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".c"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,15 +19,20 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn c_build(name: &str, files: &[(&str, &str)]) -> BuildOutput {
+    c_build_programs(name, files, &["hello"])
+}
+
+fn c_build_programs(name: &str, files: &[(&str, &str)], programs: &[&str]) -> BuildOutput {
     let sub = tmp(&format!("{name}-sub"));
     for (f, text) in files {
         fs::write(sub.join(f), text).unwrap();
     }
     let work = tmp(&format!("{name}-work"));
     let host = host();
+    let programs: Vec<String> = programs.iter().map(|p| p.to_string()).collect();
     build(&BuildRequest {
         submission: &sub,
-        programs: &["hello".to_string()],
+        programs: &programs,
         work: &work,
         skip: &[],
         host: &host,
@@ -48,7 +53,7 @@ fn c_program_builds_static_with_helper_sources() {
         ],
     );
     assert!(out.ok, "{}", out.log);
-    assert_eq!(out.language, Language::C);
+    assert_eq!(out.language, Some(Language::C));
     assert!(out.log.contains("util.c"), "{}", out.log);
     let status = Command::new(&out.programs[0].1).status().unwrap();
     assert!(status.success());
@@ -96,6 +101,60 @@ fn a_makefile_runs_in_the_jail_and_its_program_is_taken_out() {
 fn empty_dir_is_nothing_to_build() {
     let d = tmp("empty");
     assert!(matches!(detect(&d), Err(BuildError::NothingToBuild { .. })));
+    // Graded as the student's failed build, saying what was looked for.
+    let out = c_build_programs("empty-build", &[], &["hello", "bye"]);
+    assert!(!out.ok && out.language.is_none() && out.programs.is_empty());
+    assert!(
+        out.log
+            .contains("no hello.c, bye.c, Makefile or Cargo.toml in"),
+        "{}",
+        out.log
+    );
+    assert!(out.log.contains("the directory is empty"), "{}", out.log);
+    assert_eq!(out.failed.len(), 2);
+    let py = c_build_programs("py-build", &[("hello.py", "print(1)\n")], &["hello"]);
+    assert!(
+        py.log.contains("Python sources are not built"),
+        "{}",
+        py.log
+    );
+}
+
+#[test]
+fn each_program_builds_on_its_own() {
+    let files = [
+        ("good.c", "int main(void){return 0;}\n"),
+        ("bad.c", "int main(void){ return nope; }\n"),
+    ];
+    let out = c_build_programs("partial", &files, &["good", "bad", "absent"]);
+    assert!(!out.ok);
+    let built: Vec<&str> = out.programs.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(built, ["good"]);
+    assert!(
+        out.failure("bad").is_some_and(|w| w.contains("nope")),
+        "{:?}",
+        out.failed
+    );
+    assert!(
+        out.failure("absent")
+            .is_some_and(|w| w.contains("needs `absent.c`")),
+        "{:?}",
+        out.failed
+    );
+    // With a Makefile: one `make` per target.
+    let mut files = files.to_vec();
+    files.push((
+        "Makefile",
+        "good: good.c\n\t$(CC) -o $@ $<\nbad: bad.c\n\t$(CC) -o $@ $<\n",
+    ));
+    let out = c_build_programs("partial-make", &files, &["good", "bad"]);
+    let built: Vec<&str> = out.programs.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(built, ["good"], "{}", out.log);
+    let why = out.failure("bad").unwrap();
+    assert!(
+        why.starts_with("$ make -B bad") && why.contains("nope"),
+        "{why}"
+    );
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub enum RowStatus {
     FullMarks,
     /// Built and ran, some points lost.
     PointsLost,
-    /// The submission did not compile: zero, the student's doing.
+    /// Nothing of the submission could be built (it did not compile, or holds no
+    /// sources): zero, the student's doing.
     BuildFailed,
     /// An infrastructure fault, even after a retry: no score, not a zero.
     NotGradable,
@@ -51,7 +52,9 @@ impl RowStatus {
     pub fn of(report: &GradeReport) -> RowStatus {
         if !report.gradable {
             RowStatus::NotGradable
-        } else if !report.build.ok {
+        } else if !report.build.ok && report.build.built.is_empty() {
+            // Nothing was built (a partial build that graded some scenarios is points
+            // lost: those scenarios earned what they earned).
             RowStatus::BuildFailed
         } else if report.score == report.max_score {
             RowStatus::FullMarks

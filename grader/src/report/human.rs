@@ -49,7 +49,7 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
             if r.backend == Backend::Host {
                 "shell scripts"
             } else {
-                "?"
+                "no sources found"
             }
             .into()
         });
@@ -71,21 +71,7 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
     for n in &r.notices {
         writeln!(out, "{} {n}", paint(style, "33", "note:"))?;
     }
-    if !r.build.ok {
-        writeln!(
-            out,
-            "{}",
-            paint(style, "31;1", "BUILD FAILED — the compiler says:")
-        )?;
-        for line in r.build.log.lines().take(60) {
-            writeln!(out, "  | {line}")?;
-        }
-    } else if style.verbose && !r.build.log.trim().is_empty() {
-        writeln!(out, "build log:")?;
-        for line in r.build.log.lines() {
-            writeln!(out, "  | {line}")?;
-        }
-    }
+    write_build(r, style, out)?;
     if !r.gradable {
         writeln!(
             out,
@@ -102,6 +88,8 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
         return Ok(());
     }
     let width = r.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    // The first failure shows what the program printed (`-v`: every step of every test).
+    let mut shown_output = false;
     for t in &r.tests {
         let (word, color) = label(t.status);
         writeln!(
@@ -122,10 +110,21 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
                     r.lab, r.seed
                 )?;
             }
+            if !style.verbose && !shown_output {
+                if let Some(o) = &t.output {
+                    write_output(o, out)?;
+                    shown_output = true;
+                }
+            }
             write_hints(r, t, out)?;
         } else if !t.message.is_empty() {
             // A passed scenario's message is a warning that cost nothing (see stray_cost).
             writeln!(out, "      note: {}", t.message)?;
+        }
+        if style.verbose {
+            for o in &t.steps {
+                write_output(o, out)?;
+            }
         }
     }
     let total = format!("Score: {}/{}", r.score, r.max_score);
@@ -154,6 +153,81 @@ fn write_hints(r: &GradeReport, t: &TestResult, out: &mut dyn Write) -> io::Resu
     }
     if t.hints.len() < total {
         writeln!(out, "      more: {}", more_command(&r.lab, &t.name))?;
+    }
+    Ok(())
+}
+
+/// The build's outcome: the compiler's messages when a program was not built (all of
+/// them, or the ones that failed when the others were graded); the log with `-v`.
+fn write_build(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let b = &r.build;
+    if !b.ok && b.built.is_empty() {
+        let head = if r.language.is_some() {
+            "BUILD FAILED — the compiler says:"
+        } else {
+            "BUILD FAILED — nothing to build:"
+        };
+        writeln!(out, "{}", paint(style, "31;1", head))?;
+        for line in b.log.lines().take(60) {
+            writeln!(out, "  | {line}")?;
+        }
+    } else if !b.ok {
+        let names: Vec<String> = b.failed.keys().map(|p| format!("`{p}`")).collect();
+        writeln!(
+            out,
+            "{} {} not built: the scenarios that run {} fail, the others were graded ({} built)",
+            paint(style, "31;1", "BUILD:"),
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "them" },
+            b.built.join(", ")
+        )?;
+        for (p, why) in &b.failed {
+            writeln!(out, "  {p}:")?;
+            for line in why.lines().take(30) {
+                writeln!(out, "  | {line}")?;
+            }
+        }
+        if style.verbose {
+            writeln!(out, "build log:")?;
+            for line in b.log.lines() {
+                writeln!(out, "  | {line}")?;
+            }
+        }
+    } else if style.verbose && !b.log.trim().is_empty() {
+        writeln!(out, "build log:")?;
+        for line in b.log.lines() {
+            writeln!(out, "  | {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Lines of one stream shown per step.
+const OUTPUT_LINES: usize = 12;
+
+/// What one step's program printed, indented under its scenario.
+fn write_output(o: &crate::score::StepOutput, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "      step {} `{}` ({}):", o.step, o.command, o.ended)?;
+    for (name, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+        if text.is_empty() {
+            writeln!(out, "        {name}: (nothing)")?;
+            continue;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        writeln!(out, "        {name}:")?;
+        for line in lines.iter().take(OUTPUT_LINES) {
+            writeln!(out, "        | {line}")?;
+        }
+        if lines.len() > OUTPUT_LINES {
+            writeln!(
+                out,
+                "        | … ({} more lines)",
+                lines.len() - OUTPUT_LINES
+            )?;
+        }
+    }
+    if o.truncated {
+        writeln!(out, "        (cut: the whole output was longer)")?;
     }
     Ok(())
 }

@@ -10,6 +10,8 @@ pub mod json;
 pub mod junit;
 pub mod progress;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::course::Language;
@@ -50,6 +52,13 @@ pub struct BuildInfo {
     /// Wall time.
     #[serde(default)]
     pub duration_ms: u64,
+    /// The programs that were built (the scenarios that run only those were graded).
+    #[serde(default)]
+    pub built: Vec<String>,
+    /// The programs that were not, each with why (its compiler messages, or what is
+    /// missing); the scenarios that run one of them fail.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed: BTreeMap<String, String>,
 }
 
 /// Leaks across the run.

@@ -5,6 +5,7 @@
 mod death;
 mod hang;
 mod observed;
+mod output;
 
 use serde::{Deserialize, Serialize};
 
@@ -109,12 +110,15 @@ pub struct StepOutput {
 struct Miss {
     status: Status,
     message: String,
+    /// The step (0-based) it failed at, when it is one step's.
+    step: Option<usize>,
 }
 
 fn fail(message: String) -> Miss {
     Miss {
         status: Status::Failed,
         message,
+        step: None,
     }
 }
 
@@ -140,11 +144,13 @@ pub fn evaluate(
         output: None,
         steps: Vec::new(),
     };
+    out.steps = output::every_step(&result.steps);
     match check_scenario(spec, steps, result, vars) {
         Err(miss) => {
             out.status = miss.status;
             out.message = with_limits(miss.message, &result.limits);
             out.hint = spec.hint_levels().first().map(|h| h.to_string());
+            out.output = output::at_failure(&out.steps, miss.step);
         }
         Ok(()) if !result.leaks.is_empty() && spec.audit.leaks => {
             out.status = Status::Failed;
@@ -212,6 +218,7 @@ fn check_scenario(
         return Err(Miss {
             status: Status::Error,
             message: format!("the scenario could not be run: {e}"),
+            step: None,
         });
     }
     let mut vars = vars.clone();
@@ -222,6 +229,7 @@ fn check_scenario(
         capture(outcome, &mut vars);
         check_step(st, steps.get(i), outcome, &vars, result.hang.as_ref()).map_err(|m| Miss {
             message: format!("step {} {}", i + 1, m.message),
+            step: Some(i),
             ..m
         })?;
     }
@@ -233,10 +241,12 @@ fn cut_short(i: usize, result: &ScenarioResult) -> Miss {
         Some(h) => Miss {
             status: Status::Timeout,
             message: hang::cut_short(i + 1, h),
+            step: Some(i),
         },
         None => Miss {
             status: Status::Error,
             message: format!("step {} was not run by the agent", i + 1),
+            step: Some(i),
         },
     }
 }
@@ -322,6 +332,7 @@ fn check_outcome(
         | StepOutcome::Done { error: Some(err) } => Err(Miss {
             status: Status::Error,
             message: format!("(set-up by the grader) failed: {err}"),
+            step: None,
         }),
         StepOutcome::Ftok { .. } | StepOutcome::Done { error: None } => Ok(()),
     }
@@ -388,6 +399,7 @@ fn check_process(
                     limits_text(&p.limits),
                     output_tail(p)
                 ),
+                step: None,
             })
         }
         Exit::Signal(sig) => {
@@ -412,6 +424,7 @@ fn check_process(
                         limits_text(&p.limits),
                         output_tail(p)
                     ),
+                    step: None,
                 });
             }
         }
@@ -420,6 +433,7 @@ fn check_process(
                 return Err(Miss {
                     status: Status::Crashed,
                     message: format!("{cmd} panicked: {panic}"),
+                    step: None,
                 });
             }
             if let Some(sig) = &e.signal {

@@ -68,6 +68,17 @@ impl ScenarioSpec {
     pub fn max_points(&self) -> u32 {
         self.points + self.cleanup_points
     }
+
+    /// The lab's programs this scenario runs (its `run` steps), in order, once each.
+    pub fn programs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for p in self.steps.iter().filter_map(|s| s.run.as_deref()) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
 }
 
 /// Audit settings of a scenario.
