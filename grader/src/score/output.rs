@@ -31,7 +31,7 @@ fn ended(exit: &Exit) -> String {
     match exit {
         Exit::Code(c) => format!("exit {c}"),
         Exit::Signal(s) => format!("killed by {}", signal_name(*s)),
-        Exit::Timeout => "still running at the deadline: killed".into(),
+        Exit::Timeout => "still running: killed by the grader".into(),
         Exit::NotStarted => "did not start".into(),
     }
 }
