@@ -145,6 +145,7 @@ fn grade_on(
         perturb: run.perturb,
         work: work.clone(),
         build: build.clone(),
+        spec_deadlines: false,
     };
     let report = grade::grade_any(course, lab, sandbox.as_ref(), &opts, progress);
     let _ = crate::sandbox::jail::force_remove(&work);
@@ -586,6 +587,22 @@ pub fn bench(
     let course = Course::discover(cwd)?;
     let build = build_host(&course, unsafe_host_build)?;
     crate::bench::run(&course, lab, runs, phases, &build, &mut std::io::stdout())?;
+    Ok(EXIT_FULL_MARKS)
+}
+
+/// `cargo grader bench --broken`.
+pub fn bench_broken(cwd: &Path, lab: &str, unsafe_host_build: bool) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let build = build_host(&course, unsafe_host_build)?;
+    crate::bench::broken(&course, lab, &build, &mut std::io::stdout())?;
+    Ok(EXIT_FULL_MARKS)
+}
+
+/// `cargo grader calibrate`.
+pub fn calibrate(cwd: &Path, labs: &[String], runs: u32, unsafe_host_build: bool) -> Result<i32> {
+    let course = Course::discover(cwd)?;
+    let build = build_host(&course, unsafe_host_build)?;
+    crate::calibrate::run(&course, labs, runs.max(1), &build, &mut std::io::stdout())?;
     Ok(EXIT_FULL_MARKS)
 }
 

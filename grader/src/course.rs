@@ -59,6 +59,21 @@ pub struct GuestSettings {
     /// job (a fresh VM per submission either way); `false` boots each one cold.
     #[serde(default = "default_snapshot")]
     pub snapshot: bool,
+    /// The guest's virtual CPUs (`-smp`): under TCG each is a host thread.
+    #[serde(default = "default_vcpus")]
+    pub vcpus: u32,
+    /// Scenarios run at once in one guest, each in its own namespaces and with a uid of
+    /// its own; the scenarios that measure a pace (round trips) always run alone.
+    #[serde(default = "default_parallel")]
+    pub parallel: u32,
+}
+
+fn default_vcpus() -> u32 {
+    2
+}
+
+fn default_parallel() -> u32 {
+    3
 }
 
 fn default_snapshot() -> bool {

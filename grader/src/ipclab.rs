@@ -14,6 +14,7 @@ use crate::report::{BuildInfo, GradeReport};
 use crate::sandbox::{Sandbox, SandboxRun};
 use crate::score::{self, Status, TestResult};
 use crate::spec::{compile, params, LabSpec, ScenarioSpec};
+use crate::timings::Deadlines;
 
 /// A scenario lab's spec, verified against its pin.
 pub type PinnedSpec = crate::lab::Pinned<LabSpec>;
@@ -51,19 +52,32 @@ impl IpcLab {
         })
     }
 
-    /// The agent's job: every scenario compiled for this sandbox.
-    fn job(&self, sandbox: &dyn Sandbox, vars: &crate::config::Vars) -> Result<Job, GradeError> {
+    /// The agent's job: every scenario compiled for this sandbox, its deadline the one
+    /// calibrated from the reference solutions' times (see [`crate::timings`]) unless the
+    /// options ask for the spec's.
+    fn job(
+        &self,
+        sandbox: &dyn Sandbox,
+        vars: &crate::config::Vars,
+        opts: &GradeOptions,
+        deadlines: &Deadlines,
+    ) -> Result<Job, GradeError> {
         let spec = &self.pinned.spec;
         let target = compile::Target {
             bin_dir: &sandbox.bin_dir(),
             timeout_scale: sandbox.timeout_scale(),
         };
-        let scenarios = spec
+        let mut scenarios: Vec<crate::protocol::ScenarioJob> = spec
             .scenarios
             .iter()
             .map(|s| compile::scenario(spec, s, vars, &target))
             .collect::<Result<_, _>>()
             .map_err(|message| self.spec_error(message))?;
+        if !opts.spec_deadlines {
+            for s in &mut scenarios {
+                deadlines.apply(s, sandbox.backend(), opts.perturb);
+            }
+        }
         Ok(Job {
             lab: self.lab.id.clone(),
             bin_dir: sandbox.bin_dir(),
@@ -71,6 +85,7 @@ impl IpcLab {
             limits: self.course.limits.to_limits(),
             run_as: sandbox.run_as(),
             perturb: None,
+            parallel: sandbox.parallel(),
         })
     }
 
@@ -205,7 +220,9 @@ impl IpcLab {
             report.tests = unrunnable.into_iter().flatten().collect();
             return Ok(finish(report, start));
         }
-        let mut job = self.job(sandbox, &vars)?;
+        let deadlines = Deadlines::load(&self.course.path(&self.lab.spec), &self.pinned.sha256)?;
+        report.notices.extend(deadlines.notice.clone());
+        let mut job = self.job(sandbox, &vars, opts, &deadlines)?;
         job.scenarios = job
             .scenarios
             .into_iter()
@@ -306,6 +323,7 @@ fn unbuilt(s: &ScenarioSpec, built: &BuildOutput) -> Option<TestResult> {
         hints: Vec::new(),
         hint_levels: 0,
         duration_ms: 0,
+        cpu_ms: 0,
         leaks: Vec::new(),
         output: None,
         steps: Vec::new(),

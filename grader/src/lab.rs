@@ -26,6 +26,9 @@ pub struct GradeOptions {
     pub work: PathBuf,
     /// Where the build runs (the jail) and with which limits.
     pub build: crate::build::BuildHost,
+    /// Run every scenario to the spec's own deadline, not the one calibrated from the
+    /// reference solutions' times (`cargo grader calibrate` measures with it).
+    pub spec_deadlines: bool,
 }
 
 /// Failures that are nobody's fault but the configuration's (exit code 2).

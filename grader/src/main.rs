@@ -105,6 +105,19 @@ enum Command {
     /// Benchmark: wall time of grading a lab's solution in a restored guest, a cold-booted
     /// guest and locally, the ratios, and how fast a restored guest has its job; and of
     /// its builds in the jail vs on the host.
+    /// Measure the reference solutions' time per scenario (guest and local) and write
+    /// the lab's timings.toml, from which scenario deadlines are taken.
+    Calibrate {
+        /// Labs to calibrate (default: all scenario labs).
+        labs: Vec<String>,
+        /// Runs of each reference solution per backend (the longest counts).
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Where the build jail cannot be made (see `cargo grader doctor`), build and run
+        /// submissions on this host WITHOUT it, as this user (the report says so).
+        #[arg(long)]
+        unsafe_host_build: bool,
+    },
     Bench {
         /// Lab (default lab1).
         #[arg(default_value = "lab1")]
@@ -112,6 +125,10 @@ enum Command {
         /// Timed runs per mode.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+        /// Grade every fixture of the lab (tests/fixtures/LAB: broken programs of every
+        /// kind) in the guest and locally, and print the median and longest grading.
+        #[arg(long)]
+        broken: bool,
         /// Also print where a guest's time goes (QEMU start, kernel, modules, agent, job,
         /// scenarios, poweroff), cold and restored.
         #[arg(long)]
@@ -417,11 +434,23 @@ fn run(args: GraderArgs) -> Result<i32> {
             seed,
             unsafe_host_build,
         }) => cli::check(&cwd, &labs, backend(b), seed, unsafe_host_build),
+        Some(Command::Calibrate {
+            labs,
+            runs,
+            unsafe_host_build,
+        }) => cli::calibrate(&cwd, &labs, runs, unsafe_host_build),
+        Some(Command::Bench {
+            lab,
+            broken: true,
+            unsafe_host_build,
+            ..
+        }) => cli::bench_broken(&cwd, &lab, unsafe_host_build),
         Some(Command::Bench {
             lab,
             runs,
             phases,
             unsafe_host_build,
+            ..
         }) => cli::bench(&cwd, &lab, runs, phases, unsafe_host_build),
         Some(Command::Pin) => cli::pin(&cwd),
         Some(Command::Progress) => cli::progress(&cwd),

@@ -33,6 +33,15 @@ pub struct Job {
     /// Seeded schedule perturbation (`--perturb`); `None` runs undisturbed.
     #[serde(default)]
     pub perturb: Option<Perturbation>,
+    /// Scenarios run at once (1: one after the other). Scenario `k` of the ones running
+    /// together runs its programs as `run_as` + k, so that none can signal, or count
+    /// against the process limit of, another.
+    #[serde(default = "one")]
+    pub parallel: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Seeded schedule perturbation: the agent holds the student's process-creating calls
@@ -113,6 +122,9 @@ pub struct ScenarioJob {
     pub steps: Vec<Step>,
     /// What to audit.
     pub audit: AuditRequest,
+    /// Runs with no other scenario at once: its pace is measured (round trips).
+    #[serde(default)]
+    pub alone: bool,
 }
 
 /// Audits the agent performs for a scenario.
@@ -371,6 +383,9 @@ pub struct ScenarioResult {
     /// Descriptors beyond 0–2 still open when a student process exited (when audited).
     #[serde(default)]
     pub open_at_exit: Vec<OpenAtExit>,
+    /// CPU time the student's processes used (user + system), in ms.
+    #[serde(default)]
+    pub cpu_ms: u64,
     /// Wall time.
     pub duration_ms: u64,
 }
@@ -940,6 +955,7 @@ mod tests {
                 limits: Limits::default(),
                 run_as: Some((1000, 1000)),
                 perturb: Some(Perturbation::with_seed(9)),
+                parallel: 3,
             },
             files: vec![
                 FrameFile {

@@ -110,6 +110,8 @@ pub fn guest_sandbox(
         timeout_scale: course.guest.timeout_scale,
         boot_deadline: course.guest.boot_deadline.0,
         accel,
+        vcpus: course.guest.vcpus,
+        parallel: course.guest.parallel,
         snapshots: None,
         cold_notice: None,
     };
@@ -220,6 +222,7 @@ pub fn snapshot_status(course: &Course, image: Option<&crate::image::Image>) -> 
         memory_mb: course.guest.memory_mb,
         deadline: course.guest.boot_deadline.0,
         accel,
+        vcpus: course.guest.vcpus,
     };
     let root = image.dir().join("snapshots");
     match crate::sandbox::snapshot::SnapshotStore::new(&root, image, &opts) {

@@ -11,6 +11,7 @@ mod ipc;
 mod ns;
 mod pace;
 mod perturb;
+mod pool;
 mod process;
 mod procs;
 mod scenario;
@@ -98,16 +99,22 @@ pub enum AgentError {
 }
 
 /// Runs every scenario of `job` and writes the events to `out`: `Hello`, one `Scenario`
-/// per scenario, `Done` (or `Fatal` if the agent cannot set itself up), flushing each line.
+/// per scenario (in the order they end when several run at once), `Done` (or `Fatal` if
+/// the agent cannot set itself up), flushing each line.
 pub fn run_job(job: &Job, out: &mut dyn Write, mode: Mode) -> Result<(), AgentError> {
     emit(out, &hello())?;
     if let Err(e) = prepare(mode) {
         emit(out, &fatal(&e))?;
         return Err(e);
     }
-    for spec in &job.scenarios {
-        let result = scenario::run(job, spec);
-        emit(out, &AgentEvent::Scenario(Box::new(result)))?;
+    // Workers are forked: only a single-threaded agent may (not a test harness).
+    if job.parallel > 1 && procs::own_thread_count() == 1 {
+        pool::run_all(job, out)?;
+    } else {
+        for spec in &job.scenarios {
+            let result = scenario::run(job, spec);
+            emit(out, &AgentEvent::Scenario(Box::new(result)))?;
+        }
     }
     emit(out, &AgentEvent::Done)
 }

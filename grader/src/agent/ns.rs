@@ -174,6 +174,24 @@ pub(crate) fn private_tmpfs(dir: &Path) -> Result<(), NsError> {
     )
 }
 
+/// A worker running one scenario beside others: a mount namespace of its own (so its
+/// `/dev/mqueue` and `/dev/shm` are not another worker's), nothing it mounts propagating
+/// back, and the subreaper of its students' processes (the setting is not inherited).
+pub(crate) fn worker_setup() -> Result<(), NsError> {
+    unshare(libc::CLONE_NEWNS, "a mount namespace")?;
+    mount(
+        "make private",
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )?;
+    // SAFETY: prctl takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    Ok(())
+}
+
 /// A new IPC namespace for the next scenario, with fresh `/dev/mqueue` and `/dev/shm`
 /// mounts (the mqueue mount belongs to the namespace current when it is mounted).
 pub(crate) fn fresh_ipc() -> Result<(), NsError> {

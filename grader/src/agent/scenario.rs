@@ -630,6 +630,7 @@ impl<'a> Scenario<'a> {
             .collect();
         self.result.leftovers = leftovers.into_iter().map(|i| self.result_of(i)).collect();
         self.result.open_at_exit = self.sup.log.open_at_exit.take().unwrap_or_default();
+        self.result.cpu_ms = self.sup.cpu_ms();
         for name in &self.spec.audit.syscalls {
             let n = self.sup.counts.get(name).copied().unwrap_or(0);
             self.result.syscalls.insert(name.clone(), n);

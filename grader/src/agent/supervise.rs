@@ -75,6 +75,12 @@ impl Supervisor {
         self.listeners.push(listener);
     }
 
+    /// CPU time (user + system, in ms) of every process reaped so far, with the children
+    /// each of them waited for.
+    pub(crate) fn cpu_ms(&self) -> u64 {
+        self.reaped.values().map(|r| r.cpu_ms).sum()
+    }
+
     /// How `pid` ended, if it has been reaped.
     pub(crate) fn reaped(&self, pid: i32) -> Option<Reaped> {
         self.reaped.get(&pid).copied()

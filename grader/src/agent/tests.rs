@@ -27,10 +27,12 @@ pub(super) fn job(
             timeout_ms,
             steps,
             audit,
+            alone: false,
         }],
         limits: Limits::default(),
         run_as,
         perturb: None,
+        parallel: 1,
     }
 }
 
@@ -555,6 +557,7 @@ fn every_scenario_gets_a_fresh_ipc_namespace() {
         timeout_ms: 10_000,
         steps: vec![Step::IpcSnapshot],
         audit: AuditRequest::default(),
+        alone: false,
     });
     let mut out = Vec::new();
     run_job(&j, &mut out, Mode::Local).unwrap();

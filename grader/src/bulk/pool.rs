@@ -106,6 +106,7 @@ fn attempt(ctx: &Context<'_>, task: &Task, work: &Path) -> GradeReport {
         perturb: false,
         work: work.join("run"),
         build: ctx.factory.build.clone(),
+        spec_deadlines: false,
     };
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
         ctx.engine.grade(sandbox.as_ref(), &opts, &mut Discard)

@@ -77,6 +77,8 @@ impl Root {
                 boot_deadline: crate::config::Dur(std::time::Duration::from_secs(1)),
                 accel: "tcg".into(),
                 snapshot: false,
+                vcpus: 1,
+                parallel: 1,
             },
             limits: Default::default(),
             hints: Default::default(),

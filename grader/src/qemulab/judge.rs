@@ -64,6 +64,7 @@ pub fn judge(spec: &QemuLabSpec, ctx: &Context, obs: &Observations) -> Vec<TestR
                 hints: Vec::new(),
                 hint_levels: 0,
                 duration_ms: 0,
+                cpu_ms: 0,
                 leaks: Vec::new(),
                 output: None,
                 steps: Vec::new(),

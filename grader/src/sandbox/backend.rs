@@ -81,6 +81,11 @@ pub trait Sandbox {
     fn guest_image(&self) -> Option<&crate::image::Image> {
         None
     }
+    /// Scenarios the agent may run at once (each with a uid of its own, so only a
+    /// sandbox that runs the programs as a chosen uid can run more than one).
+    fn parallel(&self) -> u32 {
+        1
+    }
     /// What to tell a waiting person.
     fn phase_name(&self) -> &'static str;
     /// Runs the job; `programs` are (name, host path); `work` is a scratch directory.

@@ -36,6 +36,10 @@ pub struct GuestSandbox {
     pub boot_deadline: Duration,
     /// Accelerator.
     pub accel: Accel,
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// Scenarios run at once.
+    pub parallel: u32,
     /// Where the snapshots are; `None`: every run boots cold (`--cold-boot`, or
     /// `[guest] snapshot = false`).
     pub snapshots: Option<SnapshotStore>,
@@ -60,6 +64,7 @@ impl GuestSandbox {
             memory_mb: self.memory_mb,
             deadline,
             accel: self.accel,
+            vcpus: self.vcpus,
         }
     }
 
@@ -250,6 +255,10 @@ impl Sandbox for GuestSandbox {
 
     fn run_as(&self) -> Option<(u32, u32)> {
         Some(GUEST_STUDENT)
+    }
+
+    fn parallel(&self) -> u32 {
+        self.parallel.max(1)
     }
 
     fn phase_name(&self) -> &'static str {

@@ -485,6 +485,7 @@ mod tests {
             memory_mb: 256,
             deadline: Duration::from_secs(1),
             accel: Accel::Tcg,
+            vcpus: 2,
         };
         SnapshotStore {
             root: root.to_owned(),

@@ -75,6 +75,9 @@ pub struct TestResult {
     pub hint_levels: u32,
     /// Wall time in the sandbox.
     pub duration_ms: u64,
+    /// CPU time the student's processes used (what `cargo grader calibrate` records).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cpu_ms: u64,
     /// Objects the scenario left behind.
     #[serde(default)]
     pub leaks: Vec<crate::protocol::Leak>,
@@ -86,6 +89,10 @@ pub struct TestResult {
     /// in the JSON report, which carries the failing step's only).
     #[serde(skip)]
     pub steps: Vec<StepOutput>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What one `run` step's program printed, cut to [`StepOutput::CAP`] per stream with
@@ -140,6 +147,7 @@ pub fn evaluate(
         hints: Vec::new(),
         hint_levels: 0,
         duration_ms: result.duration_ms,
+        cpu_ms: result.cpu_ms,
         leaks: result.leaks.clone(),
         output: None,
         steps: Vec::new(),

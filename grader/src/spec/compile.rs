@@ -50,9 +50,10 @@ pub fn scenario(
         audit: AuditRequest {
             leaks: s.audit.leaks,
             syscalls,
-            round_trips,
             fds: s.audit.fds,
+            round_trips,
         },
+        alone: s.audit.round_trips.is_some(),
     })
 }
 

@@ -24,9 +24,9 @@ impl QemuLine {
 
     /// The grader's own guest: the accelerator, `-M pc` (`microvm` hangs now and then at
     /// timer calibration), only the devices named later (`-nodefaults`, no user config,
-    /// no VGA/floppy/CD to probe), one CPU, no network, no display or monitor, and
+    /// no VGA/floppy/CD to probe), `vcpus` CPUs, no network, no display or monitor, and
     /// `-no-reboot` so that a guest panic (`panic=-1`) ends QEMU instead of looping.
-    pub fn grader_guest(accel: Accel, memory_mb: u32) -> QemuLine {
+    pub fn grader_guest(accel: Accel, memory_mb: u32, vcpus: u32) -> QemuLine {
         let mut line = QemuLine::new();
         match accel {
             Accel::Tcg => line.args(["-accel", "tcg"]),
@@ -34,7 +34,8 @@ impl QemuLine {
         };
         line.args(["-M", "pc", "-nodefaults", "-no-user-config"])
             .memory(memory_mb)
-            .args(["-smp", "1", "-nic", "none", "-no-reboot"])
+            .args(["-smp".to_owned(), vcpus.max(1).to_string()])
+            .args(["-nic", "none", "-no-reboot"])
             .args(["-display", "none", "-monitor", "none"]);
         line
     }
@@ -191,7 +192,7 @@ mod tests {
 
     #[test]
     fn the_grader_guest_names_its_accelerator_and_memory() {
-        let args = strings(&QemuLine::grader_guest(Accel::Kvm, 192));
+        let args = strings(&QemuLine::grader_guest(Accel::Kvm, 192, 1));
         assert!(args.windows(2).any(|w| w == ["-accel", "kvm"]));
         assert!(args.windows(2).any(|w| w == ["-m", "192"]));
         assert!(args.windows(2).any(|w| w == ["-nic", "none"]));

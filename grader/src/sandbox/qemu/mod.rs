@@ -69,6 +69,8 @@ pub struct QemuOptions {
     pub deadline: Duration,
     /// Accelerator.
     pub accel: Accel,
+    /// Virtual CPUs.
+    pub vcpus: u32,
 }
 
 /// How a guest starts.
@@ -212,7 +214,7 @@ pub fn frame_for(job: &Job, files: Vec<FrameFile>) -> Result<Vec<u8>, QemuError>
 /// memory (in `ram` when given, mapped shared or private), kernel and initrd (QEMU loads
 /// them into ROM regions that are part of the machine's state even on a restore).
 pub fn machine_line(image: &Image, opts: &QemuOptions, ram: Option<(&Path, bool)>) -> QemuLine {
-    let mut line = QemuLine::grader_guest(opts.accel, opts.memory_mb);
+    let mut line = QemuLine::grader_guest(opts.accel, opts.memory_mb, opts.vcpus);
     if let Some((ram, shared)) = ram {
         line.ram_file(opts.memory_mb, ram, shared);
     }
@@ -470,6 +472,7 @@ pub fn empty_job() -> Job {
         limits: Limits::default(),
         run_as: None,
         perturb: None,
+        parallel: 1,
     }
 }
 
@@ -566,6 +569,7 @@ fn kvm_boots(image: &Image) -> bool {
         memory_mb: 256,
         deadline: KVM_PROBE_DEADLINE,
         accel: Accel::Kvm,
+        vcpus: 1,
     };
     let Ok(frame) = frame_for(&empty_job(), Vec::new()) else {
         return false;
@@ -607,6 +611,7 @@ mod tests {
             memory_mb: 192,
             deadline: Duration::from_secs(1),
             accel: Accel::Tcg,
+            vcpus: 1,
         };
         let state = std::env::temp_dir().join(format!("grader-state-test-{}", std::process::id()));
         std::fs::write(&state, b"x").unwrap();
