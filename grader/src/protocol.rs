@@ -530,6 +530,8 @@ pub enum LimitKind {
     OutputCap,
     /// The filesystem the program wrote to is full (ENOSPC).
     DiskFull,
+    /// The guest ran out of memory: the kernel's OOM killer killed student processes.
+    GuestMemory,
 }
 
 /// A resource limit a student's process ran into.

@@ -3,6 +3,7 @@
 //! records the signals it sends itself), and which resource limit a process ran into.
 
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::protocol::{Death, LimitHit, LimitKind, Limits, OpenAtExit};
@@ -11,7 +12,21 @@ use super::procs;
 
 /// The x86_64 numbers of the calls the agent always watches: those that send a signal
 /// to a process or a group, and those that make a process (for the process limit).
-pub(crate) const WATCHED_CALLS: [i64; 7] = [KILL, TKILL, TGKILL, CLONE, FORK, VFORK, CLONE3];
+pub(crate) const WATCHED_CALLS: [i64; 13] = [
+    KILL,
+    TKILL,
+    TGKILL,
+    CLONE,
+    FORK,
+    VFORK,
+    CLONE3,
+    RT_SIGQUEUEINFO,
+    RT_TGSIGQUEUEINFO,
+    PIDFD_SEND_SIGNAL,
+    ALARM,
+    SETITIMER,
+    TIMER_SETTIME,
+];
 const KILL: i64 = 62;
 const TKILL: i64 = 200;
 const TGKILL: i64 = 234;
@@ -19,6 +34,12 @@ const CLONE: i64 = 56;
 const FORK: i64 = 57;
 const VFORK: i64 = 58;
 const CLONE3: i64 = 435;
+const RT_SIGQUEUEINFO: i64 = 129;
+const RT_TGSIGQUEUEINFO: i64 = 297;
+const PIDFD_SEND_SIGNAL: i64 = 424;
+const ALARM: i64 = 37;
+const SETITIMER: i64 = 38;
+const TIMER_SETTIME: i64 = 223;
 /// `exit_group`, watched when the scenario audits the descriptors left open at exit.
 pub(crate) const EXIT_GROUP: i64 = 231;
 
@@ -79,6 +100,9 @@ pub(crate) struct Log {
     pub nproc: u64,
     /// Process-making calls seen so far.
     pub forks: u64,
+    /// A student process armed a timer (`alarm`, `setitimer`, `timer_settime`): one of
+    /// them waiting for a signal may get one.
+    pub timers_armed: bool,
     /// The first fork made with the student's uid already at the process limit (it
     /// fails with EAGAIN): `comm (pid N)` and the number of processes then.
     pub fork_at_limit: Option<(String, u64)>,
@@ -87,7 +111,16 @@ pub(crate) struct Log {
     /// The submission's programs' directory: only their processes' descriptors are
     /// audited (a system `tac` keeps its own temporary file open, not the student's).
     pub bin_dir: std::path::PathBuf,
+    /// RLIMIT_AS of the student's processes, in bytes (0: not watched).
+    pub address_space: u64,
+    /// Processes that exited with their peak address space at RLIMIT_AS (within
+    /// [`AS_MARGIN`]): `(pid, comm, peak KiB)`.
+    pub at_address_limit: Vec<(i32, String, u64)>,
 }
+
+/// How close to RLIMIT_AS a process's peak address space must come to count as having
+/// hit it (the allocation that failed was at most this large, or the next page).
+const AS_MARGIN: u64 = 16 << 20;
 
 impl Log {
     /// Records a notified call; `pid` is the caller.
@@ -98,6 +131,11 @@ impl Log {
         }
         if nr == EXIT_GROUP {
             self.record_exit(pid);
+            return;
+        }
+        if [ALARM, SETITIMER, TIMER_SETTIME].contains(&nr) {
+            // alarm(0) only cancels; any other arming may deliver a signal later.
+            self.timers_armed |= !(nr == ALARM && args[0] == 0);
             return;
         }
         if !WATCHED_CALLS.contains(&nr) {
@@ -118,8 +156,17 @@ impl Log {
         }
     }
 
-    /// The descriptors a process still holds as it exits (the kernel closes them next).
+    /// What a process leaves as it exits: its peak address space (at RLIMIT_AS, its
+    /// allocations failed), the descriptors it still holds (the kernel closes them next).
     fn record_exit(&mut self, pid: i32) {
+        if self.address_space > AS_MARGIN {
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let peak_kib = status_kib(&status, "VmPeak:");
+            if peak_kib << 10 >= self.address_space - AS_MARGIN {
+                let comm = procs::stat(pid).map(|s| s.comm).unwrap_or_default();
+                self.at_address_limit.push((pid, comm, peak_kib));
+            }
+        }
         let Some(list) = self.open_at_exit.as_mut() else {
             return;
         };
@@ -186,6 +233,97 @@ pub(crate) fn cause(
         None if signal == libc::SIGKILL && oom_fired => Death::OutOfMemory,
         None => Death::Kernel,
     }
+}
+
+/// A `Name:   1234 kB` field of a /proc status file, in KiB (0 when absent).
+fn status_kib(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The machine's memory (`MemTotal`), in bytes.
+pub(crate) fn mem_total_bytes() -> u64 {
+    let text = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    status_kib(&text, "MemTotal:") << 10
+}
+
+/// The kernel's clock as its log stamps records: µs since boot (CLOCK_MONOTONIC).
+pub(crate) fn kernel_clock_us() -> u64 {
+    // SAFETY: timespec is plain data filled by clock_gettime.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1000
+}
+
+/// A process the kernel's OOM killer killed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OomVictim {
+    pub pid: i32,
+    pub comm: String,
+    /// Its resident anonymous memory when killed, KiB.
+    pub rss_kib: u64,
+}
+
+/// The OOM killer's victims since `since_us` (the kernel's clock), of `uid` when given,
+/// from the kernel's log (`/dev/kmsg`; readable in the guest, where the agent is root).
+pub(crate) fn oom_victims(since_us: u64, uid: Option<u32>) -> Vec<OomVictim> {
+    use std::io::Read;
+    let Ok(mut f) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    // One record per read; EAGAIN at the end of the buffer.
+    while let Ok(n) = f.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let rec = String::from_utf8_lossy(&buf[..n]);
+        if let Some(v) = parse_oom_record(&rec, since_us, uid) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// One `/dev/kmsg` record `PRIO,SEQ,USEC,FLAGS;Out of memory: Killed process PID (COMM)
+/// total-vm:…kB, anon-rss:NkB, … UID:U …`, when it is a kill at or after `since_us` of
+/// `uid`.
+fn parse_oom_record(rec: &str, since_us: u64, uid: Option<u32>) -> Option<OomVictim> {
+    let (head, text) = rec.split_once(';')?;
+    let usec: u64 = head.split(',').nth(2)?.parse().ok()?;
+    let rest = text.split_once("Killed process ")?.1;
+    if usec < since_us {
+        return None;
+    }
+    let (pid, rest) = rest.split_once(' ')?;
+    let comm = rest.strip_prefix('(')?.split_once(')')?.0;
+    let field = |name: &str| {
+        rest.split_once(name).and_then(|(_, v)| {
+            v.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    if let (Some(want), Some(got)) = (uid, field("UID:")) {
+        if u64::from(want) != got {
+            return None;
+        }
+    }
+    Some(OomVictim {
+        pid: pid.parse().ok()?,
+        comm: comm.to_string(),
+        rss_kib: field("anon-rss:").unwrap_or(0),
+    })
 }
 
 /// How many processes the OOM killer has killed since boot (`oom_kill` in /proc/vmstat).
@@ -358,6 +496,31 @@ mod tests {
             Some((Target::Pid(7), 6))
         );
         assert_eq!(decode_call(39, &a(&[7, 6]), 5), None);
+    }
+
+    #[test]
+    fn oom_records_name_the_victim_of_the_scenarios_uid() {
+        let rec = "3,812,5000000,-;Out of memory: Killed process 123 (msgq) total-vm:204800kB, anon-rss:184320kB, file-rss:4kB, shmem-rss:0kB, UID:1001 pgtables:400kB oom_score_adj:0\n";
+        let v = parse_oom_record(rec, 4_000_000, Some(1001)).unwrap();
+        assert_eq!(
+            v,
+            OomVictim {
+                pid: 123,
+                comm: "msgq".into(),
+                rss_kib: 184320
+            }
+        );
+        assert_eq!(
+            parse_oom_record(rec, 6_000_000, Some(1001)),
+            None,
+            "before the start"
+        );
+        assert_eq!(
+            parse_oom_record(rec, 0, Some(1000)),
+            None,
+            "another scenario's"
+        );
+        assert_eq!(parse_oom_record("6,1,2,-;eth0: link up\n", 0, None), None);
     }
 
     #[test]

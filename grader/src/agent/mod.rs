@@ -16,6 +16,7 @@ mod process;
 mod procs;
 mod scenario;
 mod seccomp;
+mod signals;
 mod supervise;
 mod syscalls;
 

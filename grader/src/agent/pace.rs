@@ -52,6 +52,9 @@ mod nr {
     pub const MQ_TIMEDSEND: i64 = 242;
     pub const MQ_TIMEDRECEIVE: i64 = 243;
     pub const WAITID: i64 = 247;
+    pub const PAUSE: i64 = 34;
+    pub const RT_SIGTIMEDWAIT: i64 = 128;
+    pub const RT_SIGSUSPEND: i64 = 130;
 }
 
 /// One thread at one instant.
@@ -92,6 +95,25 @@ impl Task {
         }
     }
 
+    /// Blocked waiting for a signal with no timeout (`pause`, `sigsuspend`, `sigwait`):
+    /// only another process, a timer or the grader can end that.
+    fn waits_for_a_signal(&self) -> bool {
+        if self.state != 'S' {
+            return false;
+        }
+        match &self.syscall {
+            Some((nr::PAUSE | nr::RT_SIGSUSPEND, _)) => true,
+            Some((nr::RT_SIGTIMEDWAIT, args)) => args.get(2) == Some(&0),
+            _ => false,
+        }
+    }
+
+    /// Blocked for good unless another process moves: waiting on another process, or
+    /// for a signal when no timer of the student's is armed.
+    fn stuck(&self, timers_armed: bool) -> bool {
+        self.waits_on_others() || (!timers_armed && self.waits_for_a_signal())
+    }
+
     /// Blocked in an untimed `futex` wait: a semaphore, a mutex, a condition variable.
     fn in_futex_wait(&self) -> bool {
         self.waits_on_others() && self.syscall.as_ref().is_some_and(|(n, _)| *n == nr::FUTEX)
@@ -113,10 +135,13 @@ struct Sample {
     at: Instant,
     tasks: BTreeMap<(i32, i32), Task>,
     counts: BTreeMap<String, u64>,
+    /// A student process armed a timer (alarm, setitimer, timer_settime) so far: a
+    /// process waiting for a signal may get one.
+    timers_armed: bool,
 }
 
 impl Sample {
-    fn take(live: &[ProcStat], counts: &BTreeMap<String, u64>) -> Sample {
+    fn take(live: &[ProcStat], counts: &BTreeMap<String, u64>, timers_armed: bool) -> Sample {
         let mut tasks = BTreeMap::new();
         for p in live {
             for tid in threads(p.pid) {
@@ -129,15 +154,17 @@ impl Sample {
             at: Instant::now(),
             tasks,
             counts: counts.clone(),
+            timers_armed,
         }
     }
 
-    /// Nothing moved between `self` and `later`, and every thread waits on another.
+    /// Nothing moved between `self` and `later`, and every thread waits on another (or
+    /// for a signal nothing can send).
     fn frozen_until(&self, later: &Sample) -> bool {
         !later.tasks.is_empty()
             && self.tasks == later.tasks
             && self.counts == later.counts
-            && later.tasks.values().all(Task::waits_on_others)
+            && later.tasks.values().all(|t| t.stuck(later.timers_armed))
     }
 
     /// Some thread ran, switched, changed state or made an audited call since `self`.
@@ -245,12 +272,26 @@ impl Watch {
         }
         self.next = now + EVERY;
         self.sample(sup);
-        may_stop && (self.still_since.is_some_and(|t| now - t >= STILL_FOR) || self.hopeless(now))
+        // More round trips than asked is decided whatever comes next.
+        self.overshoot()
+            || may_stop
+                && (self.still_since.is_some_and(|t| now - t >= STILL_FOR) || self.hopeless(now))
+    }
+
+    /// Clearly more round trips than the scenario asked for (a tenth more, five at
+    /// least): the program does not stop at its count.
+    fn overshoot(&self) -> bool {
+        self.round_trips_done()
+            .is_some_and(|(done, needed)| done > needed + (needed / 10).max(5))
     }
 
     /// Takes a sample now (at the deadline: one last look).
     pub(crate) fn sample(&mut self, sup: &Supervisor) {
-        self.push(Sample::take(&sup.descendants(), &sup.counts));
+        self.push(Sample::take(
+            &sup.descendants(),
+            &sup.counts,
+            sup.log.timers_armed,
+        ));
     }
 
     /// Adds sample `s`: the frozen stretch and the futex waits go on or end with it.
@@ -417,6 +458,7 @@ mod tests {
                 .map(|(i, t)| ((i as i32, i as i32), t))
                 .collect(),
             counts: BTreeMap::from([("msgsnd".to_string(), calls)]),
+            timers_armed: false,
         }
     }
 

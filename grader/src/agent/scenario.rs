@@ -91,6 +91,8 @@ struct Scenario<'a> {
     over: bool,
     /// The OOM killer's count when the scenario started.
     oom_at_start: u64,
+    /// The kernel's clock (µs since boot, as its log stamps records) at the start.
+    kernel_us_at_start: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -162,7 +164,9 @@ fn audit_filter(
     sup: &mut Supervisor,
 ) -> Filter {
     let mut numbers = audited.to_vec();
-    let exits = fds.then_some(death::EXIT_GROUP);
+    // Every exit: what it held open (audit.fds) and how much address space it used.
+    let exits = Some(death::EXIT_GROUP);
+    let _ = fds;
     let held = perturb.map(Perturber::syscalls).unwrap_or_default();
     for nr in death::WATCHED_CALLS.into_iter().chain(exits).chain(held) {
         if !numbers.contains(&nr) {
@@ -186,6 +190,7 @@ impl<'a> Scenario<'a> {
         sup.log.nproc = job.limits.nproc;
         sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
         sup.log.bin_dir = job.bin_dir.clone();
+        sup.log.address_space = job.limits.address_space_bytes;
         let filter = Some(audit_filter(
             &audited,
             spec.audit.fds,
@@ -215,6 +220,7 @@ impl<'a> Scenario<'a> {
             watch: Watch::new(started, timeout, &spec.audit),
             over: false,
             oom_at_start: death::oom_kills(),
+            kernel_us_at_start: death::kernel_clock_us(),
         })
     }
 
@@ -631,6 +637,7 @@ impl<'a> Scenario<'a> {
         self.result.leftovers = leftovers.into_iter().map(|i| self.result_of(i)).collect();
         self.result.open_at_exit = self.sup.log.open_at_exit.take().unwrap_or_default();
         self.result.cpu_ms = self.sup.cpu_ms();
+        self.memory_limits();
         for name in &self.spec.audit.syscalls {
             let n = self.sup.counts.get(name).copied().unwrap_or(0);
             self.result.syscalls.insert(name.clone(), n);

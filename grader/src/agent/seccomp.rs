@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::death::Log;
 use super::perturb::Perturber;
+use super::signals::Verdict;
 use super::syscalls::syscall_name;
 
 /// `AUDIT_ARCH_X86_64` from `<linux/audit.h>` (EM_X86_64 | 64-bit | little-endian).
@@ -181,6 +182,9 @@ pub(crate) struct Service<'a> {
     pub perturb: Option<&'a mut Perturber>,
     /// Signals sent and forks made (every notified call is offered to it).
     pub log: &'a mut Log,
+    /// The agent (or worker) whose descendants are the scenario's processes: the only
+    /// ones a student process may signal.
+    pub root: i32,
 }
 
 /// What one service call found.
@@ -224,6 +228,17 @@ impl Listener {
         }
         let nr = i64::from(req.data.nr);
         s.log.record_call(req.pid as i32, nr, &req.data.args);
+        match super::signals::police(nr, &req.data.args, req.pid as i32, s.root) {
+            Verdict::Allow => {}
+            Verdict::Deny => {
+                self.reply(req.id, -libc::EPERM);
+                return Serviced::Answered;
+            }
+            Verdict::Done => {
+                self.reply(req.id, 0);
+                return Serviced::Answered;
+            }
+        }
         if s.audited.map_or(true, |a| a.contains(&nr)) {
             self.count(&req, s.counts);
         }
@@ -240,6 +255,19 @@ impl Listener {
             None => self.answer(req.id),
         }
         Serviced::Answered
+    }
+
+    /// Answers call `id` without running it: `error` is 0 (it returns 0) or a negative
+    /// errno.
+    fn reply(&self, id: u64, error: i32) {
+        let resp = libc::seccomp_notif_resp {
+            id,
+            val: 0,
+            error,
+            flags: 0,
+        };
+        // SAFETY: SEND reads one seccomp_notif_resp; ENOENT (caller gone) is harmless.
+        unsafe { libc::ioctl(self.raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
     }
 
     /// Lets call `id` proceed.

@@ -199,6 +199,7 @@ impl Supervisor {
                     audited: self.audited.as_deref(),
                     perturb: self.perturb.as_mut(),
                     log: &mut self.log,
+                    root: self.self_pid,
                 };
                 self.listeners[i].service(s) == Serviced::Finished
             } else {

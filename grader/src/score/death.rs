@@ -68,6 +68,10 @@ pub(super) fn limit_sentence(l: &LimitHit) -> String {
             bytes(v),
             bytes(v)
         ),
+        LimitKind::GuestMemory => format!(
+            "the guest's memory ({}) ran out: the kernel's OOM killer killed {what}. A program that allocates without bound (malloc in a loop, children that each allocate) takes it all; free what you allocate and check malloc's result",
+            bytes(v)
+        ),
         LimitKind::DiskFull => format!(
             "the guest's disk ({}) is full, filled by {what}: past it, write fails with ENOSPC",
             bytes(v)

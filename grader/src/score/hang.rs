@@ -68,6 +68,10 @@ fn why(h: &HangReport) -> String {
             round_trips,
             ..
         } => match (round_trips, ipc_calls) {
+            (Some((done, needed)), _) if done > needed => format!(
+                ": it does not stop at its count: {done} round trips in {}, where the scenario asked for {needed} (does the program read its COUNT argument?)",
+                secs(*elapsed_ms)
+            ),
             (Some((done, needed)), _) if *done > 0 => format!(
                 ": too slow, not deadlocked: {done} round trips in {}, the scenario needs {needed}",
                 secs(*elapsed_ms)

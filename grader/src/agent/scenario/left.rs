@@ -36,6 +36,56 @@ impl Scenario<'_> {
         (death, death::limits_hit(&ended, &self.job.limits))
     }
 
+    /// Records what ran out of memory: processes the kernel's OOM killer killed (its log
+    /// names them, with the uid this scenario's programs run as), and processes whose
+    /// address space reached RLIMIT_AS (their allocations failed there).
+    pub(super) fn memory_limits(&mut self) {
+        let uid = self.job.run_as.map(|(u, _)| u);
+        let victims = if death::oom_kills() > self.oom_at_start {
+            death::oom_victims(self.kernel_us_at_start, uid)
+        } else {
+            Vec::new()
+        };
+        if !victims.is_empty() {
+            const SHOWN: usize = 3;
+            let mut who: Vec<String> = victims
+                .iter()
+                .take(SHOWN)
+                .map(|v| {
+                    format!(
+                        "`{}` (pid {}) holding {} MiB",
+                        v.comm,
+                        v.pid,
+                        v.rss_kib / 1024
+                    )
+                })
+                .collect();
+            if victims.len() > SHOWN {
+                who.push(format!("and {} more", victims.len() - SHOWN));
+            }
+            self.result.limits.push(LimitHit {
+                limit: LimitKind::GuestMemory,
+                value: death::mem_total_bytes(),
+                what: format!("{} of your processes: {}", victims.len(), who.join(", ")),
+            });
+        }
+        let peaks = std::mem::take(&mut self.sup.log.at_address_limit);
+        if let Some((pid, comm, kib)) = peaks.first() {
+            let more = match peaks.len() {
+                1 => String::new(),
+                n => format!(" and {} other process(es)", n - 1),
+            };
+            self.result.limits.push(LimitHit {
+                limit: LimitKind::AddressSpace,
+                value: self.job.limits.address_space_bytes,
+                what: format!(
+                    "`{comm}` (pid {pid}, {} MiB of address space){more}",
+                    kib / 1024
+                ),
+            });
+        }
+    }
+
     /// Records the process limit: a fork the agent saw made at the limit (it failed with
     /// EAGAIN), or `count` student processes at once reaching it.
     pub(super) fn process_limit(&mut self, count: usize) {
