@@ -340,6 +340,12 @@ impl Course {
                 "guest.timeout_scale must be between 1 and 100".into(),
             ));
         }
+        if !(1..=16).contains(&self.guest.vcpus) || !(1..=16).contains(&self.guest.parallel) {
+            return Err(invalid(format!(
+                "guest.vcpus = {} and guest.parallel = {}: each must be between 1 and 16",
+                self.guest.vcpus, self.guest.parallel
+            )));
+        }
         let b = &self.build;
         if b.deadline.0.is_zero() || b.nproc == 0 || b.disk_mb == 0 || b.uid == 0 {
             return Err(invalid(

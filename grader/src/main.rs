@@ -102,9 +102,6 @@ enum Command {
         #[arg(long)]
         unsafe_host_build: bool,
     },
-    /// Benchmark: wall time of grading a lab's solution in a restored guest, a cold-booted
-    /// guest and locally, the ratios, and how fast a restored guest has its job; and of
-    /// its builds in the jail vs on the host.
     /// Measure the reference solutions' time per scenario (guest and local) and write
     /// the lab's timings.toml, from which scenario deadlines are taken.
     Calibrate {
@@ -118,6 +115,10 @@ enum Command {
         #[arg(long)]
         unsafe_host_build: bool,
     },
+    /// Benchmark: wall time of grading a lab's solution in a restored guest, a cold-booted
+    /// guest and locally, the ratios, and how fast a restored guest has its job; and of
+    /// its builds in the jail vs on the host. With --broken: how long every fixture (broken
+    /// programs) takes to grade.
     Bench {
         /// Lab (default lab1).
         #[arg(default_value = "lab1")]

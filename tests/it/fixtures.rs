@@ -85,6 +85,9 @@ macro_rules! fixture_tests {
 fixture_tests! {
     lab1_correct_c => ("lab1", "correct-c");
     lab1_empty => ("lab1", "empty");
+    lab1_ignores_count => ("lab1", "ignores-count");
+    lab1_memory_hog => ("lab1", "memory-hog");
+    lab1_kill_all_local => ("lab1", "kill-all");
     lab1_correct_rust => ("lab1", "correct-rust");
     lab1_skeleton => ("lab1", "skeleton");
     lab1_skeleton_c => ("lab1", "skeleton-c");

@@ -41,6 +41,9 @@ pub fn setup() -> BootTimes {
     let mut warn = |w: String| times.warnings.push(w);
     let t = Instant::now();
     mount_kernel_filesystems(&mut warn);
+    if let Err(e) = super::memcg::enable() {
+        warn(format!("failed to set up the memory cgroups (scenarios share the guest's memory unbounded): {e}"));
+    }
     let mounts = t.elapsed();
     let t = Instant::now();
     load_modules(&mut warn);

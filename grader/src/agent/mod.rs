@@ -8,6 +8,7 @@ pub mod entry;
 mod files;
 mod hang;
 mod ipc;
+mod memcg;
 mod ns;
 mod pace;
 mod perturb;
@@ -112,6 +113,10 @@ pub fn run_job(job: &Job, out: &mut dyn Write, mode: Mode) -> Result<(), AgentEr
     if job.parallel > 1 && procs::own_thread_count() == 1 {
         pool::run_all(job, out)?;
     } else {
+        if let Err(e) = memcg::use_slot(0, memcg::share(death::mem_total_bytes(), 1)) {
+            // Not fatal: the scenarios then share the guest's memory unbounded.
+            eprintln!("grader-agent: no memory cgroup for the scenarios: {e}");
+        }
         for spec in &job.scenarios {
             let result = scenario::run(job, spec);
             emit(out, &AgentEvent::Scenario(Box::new(result)))?;

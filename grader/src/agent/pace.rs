@@ -244,6 +244,16 @@ pub(crate) struct Watch {
     still_since: Option<Instant>,
     /// The threads waiting in futex at every sample lately.
     futex_waits: BTreeMap<(i32, i32), FutexWait>,
+    /// Watching for the OOM killer: the students' uid, the kernel's kill count and clock
+    /// when the scenario began (see [`Watch::watch_memory`]).
+    oom: Option<OomWatch>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OomWatch {
+    uid: Option<u32>,
+    kills_at_start: u64,
+    kernel_us_at_start: u64,
 }
 
 impl Watch {
@@ -259,7 +269,28 @@ impl Watch {
             last: None,
             still_since: None,
             futex_waits: BTreeMap::new(),
+            oom: None,
         }
+    }
+
+    /// Also stop the scenario as soon as the kernel's OOM killer has killed one of its
+    /// processes (`uid`'s, since the kernel's kill count and clock given): the outcome is
+    /// decided, and a guest short of memory only gets slower for every scenario.
+    pub(crate) fn watch_memory(&mut self, uid: Option<u32>, kills_at_start: u64, kernel_us: u64) {
+        self.oom = Some(OomWatch {
+            uid,
+            kills_at_start,
+            kernel_us_at_start: kernel_us,
+        });
+    }
+
+    /// The OOM killer took one of the scenario's processes (a cheap counter first, the
+    /// kernel's log only when it moved).
+    fn out_of_memory(&self) -> bool {
+        self.oom.is_some_and(|o| {
+            super::death::oom_kills() > o.kills_at_start
+                && !super::death::oom_victims(o.kernel_us_at_start, o.uid).is_empty()
+        })
     }
 
     /// Samples when one is due; with `may_stop` (nothing but the students' processes can
@@ -272,8 +303,10 @@ impl Watch {
         }
         self.next = now + EVERY;
         self.sample(sup);
-        // More round trips than asked is decided whatever comes next.
+        // More round trips than asked, or a process killed for memory, is decided whatever
+        // comes next.
         self.overshoot()
+            || self.out_of_memory()
             || may_stop
                 && (self.still_since.is_some_and(|t| now - t >= STILL_FOR) || self.hopeless(now))
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::protocol::{AgentEvent, Job, ScenarioResult};
 
-use super::{emit, ns, scenario, AgentError};
+use super::{death, emit, memcg, ns, scenario, AgentError};
 
 /// A worker past its scenario's deadline by this much is stuck (an agent fault): killed.
 const WORKER_GRACE: Duration = Duration::from_secs(20);
@@ -130,6 +130,14 @@ fn worker(job: &Job, idx: usize, slot: u32, pipe: OwnedFd) -> ! {
     own.run_as = job.run_as.map(|(uid, gid)| (uid + slot, gid + slot));
     let spec = &own.scenarios[idx];
     pin(slot);
+    // A scenario that runs alone may use what the others would have had.
+    let sharing = if spec.alone { 1 } else { job.parallel };
+    if let Err(e) = memcg::use_slot(slot, memcg::share(death::mem_total_bytes(), sharing)) {
+        eprintln!(
+            "grader-agent: no memory cgroup for scenario {}: {e}",
+            spec.name
+        );
+    }
     let result = match ns::worker_setup() {
         Ok(()) => scenario::run(&own, spec),
         Err(e) => ScenarioResult {

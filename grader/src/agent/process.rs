@@ -112,6 +112,8 @@ struct Prepared {
     envp_ptrs: Vec<*const libc::c_char>,
     cwd: CString,
     oom_path: CString,
+    /// The slot's `cgroup.procs` (guest only), joined before dropping to the student's uid.
+    cgroup: Option<&'static std::ffi::CStr>,
     rlimits: [(libc::__rlimit_resource_t, u64); 6],
     run_as: Option<(u32, u32)>,
 }
@@ -151,6 +153,7 @@ impl Prepared {
             program,
             cwd: cstring(l.cwd.as_os_str().as_bytes(), "the working directory")?,
             oom_path: cstring(b"/proc/self/oom_score_adj", "a path")?,
+            cgroup: super::memcg::procs_path(),
             rlimits: [
                 (libc::RLIMIT_NPROC, lim.nproc),
                 (libc::RLIMIT_FSIZE, lim.fsize_bytes),
@@ -426,6 +429,10 @@ unsafe fn child(p: &Prepared, stdio: [RawFd; 3], pipes: &Pipes, filter: Option<&
             fail(Stage::Chdir);
         }
         apply_limits(p);
+        if let Some(procs) = p.cgroup {
+            // Not fatal: without it the scenario only shares the guest's memory unbounded.
+            super::memcg::join(procs);
+        }
         switch_identity(p);
         if let Some(filter) = filter {
             install_filter(filter);

@@ -89,6 +89,8 @@ struct Scenario<'a> {
     watch: Watch,
     /// The deadline passed (or the scenario was stopped early): no further step runs.
     over: bool,
+    /// It was stopped early (the outcome decided before the deadline).
+    stopped_early: bool,
     /// The OOM killer's count when the scenario started.
     oom_at_start: u64,
     /// The kernel's clock (µs since boot, as its log stamps records) at the start.
@@ -204,6 +206,9 @@ impl<'a> Scenario<'a> {
         fresh_dir(&cwd, 0o755, job.run_as)?;
         fresh_dir(&scratch, 0o700, None)?;
         let timeout = Duration::from_millis(spec.timeout_ms);
+        let (oom_at_start, kernel_us_at_start) = (death::oom_kills(), death::kernel_clock_us());
+        let mut watch = Watch::new(started, timeout, &spec.audit);
+        watch.watch_memory(job.run_as.map(|(u, _)| u), oom_at_start, kernel_us_at_start);
         Ok(Scenario {
             job,
             spec,
@@ -217,10 +222,11 @@ impl<'a> Scenario<'a> {
                 name: spec.name.clone(),
                 ..Default::default()
             },
-            watch: Watch::new(started, timeout, &spec.audit),
+            watch,
             over: false,
-            oom_at_start: death::oom_kills(),
-            kernel_us_at_start: death::kernel_clock_us(),
+            stopped_early: false,
+            oom_at_start,
+            kernel_us_at_start,
         })
     }
 
@@ -235,9 +241,10 @@ impl<'a> Scenario<'a> {
             let outcome = self.step(step);
             self.result.steps.push(outcome);
         }
-        // Cut short with nothing running: the spec's own timings do not fit its deadline.
+        // Cut short at the deadline with nothing running: the spec's own timings do not fit
+        // its deadline. (Stopped early, the failing step says why.)
         let ran = self.result.steps.len();
-        if ran < self.spec.steps.len() && self.result.hang.is_none() {
+        if ran < self.spec.steps.len() && self.result.hang.is_none() && !self.stopped_early {
             let msg = format!(
                 "the scenario deadline ({} ms) passed before step {} could run",
                 self.spec.timeout_ms,
@@ -559,6 +566,7 @@ impl<'a> Scenario<'a> {
     /// finish): stop now instead of waiting out the deadline.
     fn stop_early(&mut self) {
         let early = self.watch.early(Instant::now());
+        self.stopped_early = true;
         self.cut(Some(early));
     }
 

@@ -20,9 +20,7 @@ pub(super) fn sender_text(p: &ProcessResult) -> String {
             ", which it sent itself (raise, abort or kill on its own pid)".into()
         }
         Some(Death::Grader) => ", sent by the scenario's `kill` step".into(),
-        Some(Death::OutOfMemory) => {
-            ", sent by the kernel's OOM killer: the guest ran out of memory".into()
-        }
+        Some(Death::OutOfMemory) => ", sent by the kernel's OOM killer".into(),
         Some(Death::Kernel) | None => String::new(),
     }
 }
@@ -69,7 +67,7 @@ pub(super) fn limit_sentence(l: &LimitHit) -> String {
             bytes(v)
         ),
         LimitKind::GuestMemory => format!(
-            "the guest's memory ({}) ran out: the kernel's OOM killer killed {what}. A program that allocates without bound (malloc in a loop, children that each allocate) takes it all; free what you allocate and check malloc's result",
+            "the memory the scenario may use ({}, its share of the guest's) ran out: the kernel's OOM killer killed {what}. A program that allocates without bound (malloc in a loop, children that each allocate) takes it all; free what you allocate and check malloc's result",
             bytes(v)
         ),
         LimitKind::DiskFull => format!(

@@ -66,6 +66,8 @@ fn why(h: &HangReport) -> String {
             elapsed_ms,
             ipc_calls,
             round_trips,
+            switches,
+            interval_ms,
             ..
         } => match (round_trips, ipc_calls) {
             (Some((done, needed)), _) if done > needed => format!(
@@ -79,6 +81,15 @@ fn why(h: &HangReport) -> String {
             (_, Some(calls)) if *calls > 0 => format!(
                 ": too slow, not deadlocked: {calls} IPC calls in {}",
                 secs(*elapsed_ms)
+            ),
+            // Still switching between processes (a pingpong of its own, say) without the
+            // audited calls: moving, so the per-process "waits forever" findings of one
+            // instant would be false.
+            _ if *switches > 0 && h.processes.len() > 1 && some_asleep(h) => format!(
+                ": still working, not deadlocked ({switches} context switches in the last {}): \
+                 it ran past a deadline that gives a correct program several times its time{}",
+                secs(*interval_ms),
+                where_they_were(h)
             ),
             // Moving without IPC: a busy loop, or work that never reaches the IPC part.
             _ => listing(h, ". At the deadline: "),
@@ -109,6 +120,32 @@ fn listing(h: &HangReport, lead: &str) -> String {
         (true, _) => String::new(),
         (false, true) => format!(". Still running at the deadline: {}", procs.join(", ")),
         (false, false) => format!("{lead}{}", procs.join(", ")),
+    }
+}
+
+/// Two or more processes, one of them asleep in the kernel, while switches went on: they
+/// hand work to each other (a busy loop alone is all `R`).
+fn some_asleep(h: &HangReport) -> bool {
+    h.processes.iter().any(|p| p.state == "S" || p.state == "D")
+}
+
+/// ". At the deadline: `msgq` (pid 12) in state S in msgrcv, …" without the findings.
+fn where_they_were(h: &HangReport) -> String {
+    let procs: Vec<String> = h
+        .processes
+        .iter()
+        .map(|p| {
+            let wchan = if p.wchan.is_empty() { "?" } else { &p.wchan };
+            format!(
+                "`{}` (pid {}) in state {} in {wchan}",
+                p.comm, p.pid, p.state
+            )
+        })
+        .collect();
+    if procs.is_empty() {
+        String::new()
+    } else {
+        format!(". At the deadline: {}", procs.join(", "))
     }
 }
 

@@ -254,6 +254,33 @@ fn a_program_still_making_round_trips_is_too_slow_not_blocked() {
          unlock) hands nothing to the process it wakes: the one that posted took it back \
          first; let the other side run (sleep after posting) before taking it again"
     );
+    // Two processes passing work to each other without the audited calls (the slides'
+    // pingpong run as `msgq ftok`): still working, so no "waits forever" finding.
+    let mut r = result(process(Exit::Timeout, "", ""), 0o600, 3);
+    let proc_info = |pid, state: &str| crate::protocol::ProcInfo {
+        pid,
+        ppid: 1,
+        comm: "msgq".into(),
+        state: state.into(),
+        wchan: "do_msgrcv".into(),
+        fds: vec![],
+    };
+    r.hang = Some(HangReport {
+        findings: vec![
+            "`msgq` (pid 9) is blocked in msgrcv waiting for a message that never comes".into(),
+        ],
+        processes: vec![proc_info(9, "S"), proc_info(10, "R")],
+        pace: moving(None, None),
+        ..Default::default()
+    });
+    let t = eval(&r);
+    assert_eq!(
+        t.message,
+        "step 1 `p 0x00001000` did not finish before its deadline and was killed: still \
+         working, not deadlocked (40 context switches in the last 0.5 s): it ran past a \
+         deadline that gives a correct program several times its time. At the deadline: \
+         `msgq` (pid 9) in state S in do_msgrcv, `msgq` (pid 10) in state R in do_msgrcv"
+    );
     // Moving without any IPC (a busy loop): the per-process findings, as before.
     let t = cut(moving(None, Some(0)), None);
     assert!(

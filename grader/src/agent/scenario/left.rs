@@ -65,7 +65,7 @@ impl Scenario<'_> {
             }
             self.result.limits.push(LimitHit {
                 limit: LimitKind::GuestMemory,
-                value: death::mem_total_bytes(),
+                value: super::super::memcg::limit_bytes().unwrap_or_else(death::mem_total_bytes),
                 what: format!("{} of your processes: {}", victims.len(), who.join(", ")),
             });
         }
