@@ -86,6 +86,9 @@ pub enum BulkError {
     /// The similarity report failed.
     #[error(transparent)]
     Similarity(#[from] crate::similarity::SimilarityError),
+    /// The dashboard could not be written.
+    #[error(transparent)]
+    Dashboard(#[from] crate::dashboard::DashboardError),
 }
 
 /// What `cargo grader bulk` was asked.
@@ -310,7 +313,7 @@ impl Run {
             .collect()
     }
 
-    /// Writes the gradebook and, when asked, the similarity report.
+    /// Writes the gradebook, when asked the similarity report, then the dashboard.
     pub fn assemble(
         &self,
         similarity: Option<&crate::similarity::Options>,
@@ -318,10 +321,12 @@ impl Run {
         let rows = self.rows();
         let gradebook = self.store.write_gradebook(&rows, &self.scenarios())?;
         let similarity = similarity.map(|o| self.similarity(o)).transpose()?;
+        let dashboard = crate::dashboard::regenerate(&self.store.root)?.index;
         Ok(Summary {
             rows,
             gradebook,
             similarity,
+            dashboard,
             graded: 0,
             elapsed: Duration::ZERO,
         })
@@ -408,6 +413,8 @@ pub struct Summary {
     pub gradebook: PathBuf,
     /// `similarity.md`, when asked for.
     pub similarity: Option<PathBuf>,
+    /// `index.html`, the dashboard.
+    pub dashboard: PathBuf,
     /// Students graded by this run (the others were kept).
     pub graded: usize,
     /// Wall time.
