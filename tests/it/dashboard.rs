@@ -258,8 +258,19 @@ fn assert_quiet(seen: &Mutex<Seen>, page: &Path) {
     assert!(others.is_empty(), "{} requested {others:?}", page.display());
 }
 
+/// A screenshot of the whole page (the window grown to its height) for a person to look at.
 fn screenshot(tab: &Tab, name: &str) -> PathBuf {
     use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+    let height = eval(tab, "document.documentElement.scrollHeight")
+        .as_f64()
+        .unwrap();
+    tab.set_bounds(headless_chrome::types::Bounds::Normal {
+        left: None,
+        top: None,
+        width: Some(1280.0),
+        height: Some(height + 100.0),
+    })
+    .unwrap();
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();

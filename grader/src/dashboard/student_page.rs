@@ -1,8 +1,9 @@
 //! `RESULTS/students/NAME/report.html`: one student's report, from their `report.json`,
 //! to read or print and send to them — every scenario with its verdict and points, what
 //! went wrong with the hint levels the course's policy reveals (as in the text report),
-//! the build log, and the student's own output at the step that failed. It names no path
-//! of the teacher's machine.
+//! the build log, and the student's own output at the step that failed. The compiler's
+//! messages name the student's files relative to their submission, not where it lay on
+//! the teacher's machine.
 
 use maud::{html, Markup};
 
@@ -65,6 +66,15 @@ fn facts(s: &StudentResult, r: &GradeReport) -> Markup {
     }
 }
 
+/// `text` with the submission's directory left out of the paths it names.
+fn relative(r: &GradeReport, text: &str) -> String {
+    let dir = r.submission.trim_end_matches('/');
+    if dir.is_empty() {
+        return text.to_owned();
+    }
+    text.replace(&format!("{dir}/"), "")
+}
+
 fn build(r: &GradeReport) -> Markup {
     let b = &r.build;
     html! {
@@ -82,11 +92,11 @@ fn build(r: &GradeReport) -> Markup {
                 }
             }
             @for (program, why) in &b.failed {
-                h3 { code { (program) } } pre.failed-build { (why) }
+                h3 { code { (program) } } pre.failed-build { (relative(r, why)) }
             }
             @if !b.log.trim().is_empty() {
                 h3 { "Build log" }
-                pre #build-log { (b.log) }
+                pre #build-log { (relative(r, &b.log)) }
             }
         }
     }

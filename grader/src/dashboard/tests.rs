@@ -33,7 +33,7 @@ fn report(passed: &[&str], stdout: &str, build_ok: bool) -> GradeReport {
         "format_version": 1, "lab": "lab1", "title": "Message queues",
         "submission": "/home/teacher/secret/path", "language": "c", "backend": "local",
         "gradable": true, "score": score, "max_score": 5,
-        "build": { "ok": build_ok, "log": format!("warning: {SCRIPT}"),
+        "build": { "ok": build_ok, "log": format!("/home/teacher/secret/path/msgq.c:3: warning: {SCRIPT}"),
                    "built": if build_ok { vec!["msgq"] } else { vec![] } },
         "tests": tests, "audit": { "leaks": [] }, "duration_ms": 1500, "seed": 42,
     }))
@@ -130,7 +130,7 @@ fn what_a_student_controls_is_escaped_on_their_page() {
         "{html}"
     );
     assert!(
-        html.contains("<pre id=\"build-log\">warning: &lt;script&gt;"),
+        html.contains("<pre id=\"build-log\">msgq.c:3: warning: &lt;script&gt;"),
         "{html}"
     );
     assert!(
