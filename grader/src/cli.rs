@@ -676,7 +676,7 @@ pub fn collect(cwd: &Path, out: &Path, wait: bool) -> Result<i32> {
 /// `cargo grader dashboard RESULTS`: writes the dashboard again from the results alone.
 pub fn dashboard(results: &Path) -> Result<i32> {
     let start = std::time::Instant::now();
-    let w = crate::dashboard::regenerate(results)?;
+    let w = crate::bulk::results::write_dashboard(results)?;
     println!(
         "dashboard: {} ({} KiB) and {} student page(s) in {} ms",
         w.index.display(),

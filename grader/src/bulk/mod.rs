@@ -7,6 +7,7 @@ pub mod bench;
 pub mod class;
 pub mod disguise;
 pub mod pool;
+pub mod results;
 pub mod store;
 pub mod submissions;
 
@@ -86,9 +87,6 @@ pub enum BulkError {
     /// The similarity report failed.
     #[error(transparent)]
     Similarity(#[from] crate::similarity::SimilarityError),
-    /// The dashboard could not be written.
-    #[error(transparent)]
-    Dashboard(#[from] crate::dashboard::DashboardError),
 }
 
 /// What `cargo grader bulk` was asked.
@@ -321,7 +319,7 @@ impl Run {
         let rows = self.rows();
         let gradebook = self.store.write_gradebook(&rows, &self.scenarios())?;
         let similarity = similarity.map(|o| self.similarity(o)).transpose()?;
-        let dashboard = crate::dashboard::regenerate(&self.store.root)?.index;
+        let dashboard = results::write_dashboard(&self.store.root)?.index;
         Ok(Summary {
             rows,
             gradebook,

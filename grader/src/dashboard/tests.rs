@@ -1,7 +1,10 @@
-//! The dashboard's pages on a small class made in memory and on disk: what a student
-//! controls is text, never markup; the counts are the gradebook's.
+//! The dashboard's pages on a small class made in memory: what a student controls is
+//! text, never markup; the counts are one per status. (Read back from a results
+//! directory: `crate::bulk::results`.)
 
 use serde_json::json;
+
+use std::path::Path;
 
 use super::*;
 use crate::report::csv::RowStatus;
@@ -47,12 +50,8 @@ fn student(name: &str, r: Option<GradeReport>) -> StudentResult {
     };
     StudentResult {
         row,
-        done: r.as_ref().map(|r| Done {
-            student: name.into(),
-            seed: r.seed,
-            submission_sha256: "ab".into(),
+        done: r.as_ref().map(|_| Attempts {
             attempts: 1,
-            gradable: r.gradable,
             duration_ms: 2300,
         }),
         report: r,
@@ -203,78 +202,12 @@ fn wide_score_ranges_share_bars() {
     assert_eq!(bins.last().unwrap().hi, 100);
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("grader-dash-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-/// A results directory as a bulk run leaves it, from the in-memory class.
-fn results_dir(name: &str) -> PathBuf {
-    let out = tmp(name);
-    let manifest = store::Manifest {
-        format_version: store::MANIFEST_VERSION,
-        lab: "lab1".into(),
-        class_seed: 1,
-        spec_sha256: "ab".repeat(32),
-        backend: "local".into(),
-        submissions: "/subs".into(),
-    };
-    let (st, _) = Store::open(&out, manifest, true).unwrap();
-    let c = class();
-    for s in &c.students {
-        if let (Some(r), Some(d)) = (&s.report, &s.done) {
-            st.save(r, d).unwrap();
-        }
-    }
-    let rows: Vec<GradebookRow> = c.students.iter().map(|s| s.row.clone()).collect();
-    st.write_gradebook(&rows, &["a".into(), "b".into()])
-        .unwrap();
-    let mut sim = Vec::new();
-    crate::similarity::write_csv(
-        &[crate::similarity::Pair {
-            a: "alice".into(),
-            b: "bob".into(),
-            score: 0.75,
-            shared: 12,
-            regions: vec![crate::similarity::Region {
-                a: "msgq.c:1-9".into(),
-                b: "main.c:3-11".into(),
-                weight: 5,
-            }],
-        }],
-        &mut sim,
-    )
-    .unwrap();
-    std::fs::write(out.join("similarity.csv"), sim).unwrap();
-    out
-}
-
 #[test]
-fn a_results_directory_alone_regenerates_the_dashboard() {
-    let out = results_dir("regen");
-    let loaded = load(&out).unwrap();
-    assert_eq!(class_page::counts(&loaded), class_page::counts(&class()));
-    assert_eq!(loaded.title, "Message queues");
-    assert_eq!(
-        loaded.scenarios[1].title.as_deref(),
-        Some("scenario b <b>bold</b>")
-    );
-    let pairs = loaded.similarity.as_ref().unwrap();
-    assert_eq!(
-        pairs[0].regions,
-        [("msgq.c:1-9".into(), "main.c:3-11".into())]
-    );
-    let w = regenerate(&out).unwrap();
-    assert_eq!(w.student_pages, 5, "everyone but the missing student");
-    assert!(out.join("students/carol/report.html").exists());
-    assert!(!out.join("students/erin/report.html").exists());
-    let index = std::fs::read_to_string(&w.index).unwrap();
-    assert_eq!(index.len(), w.index_bytes);
-    assert!(
-        index.contains("data-status=\"missing\" data-count=\"1\""),
-        "{index}"
-    );
+fn every_student_with_a_report_has_a_page_and_the_class_one_comes_last() {
+    let paths: Vec<PathBuf> = pages(&class()).into_iter().map(|p| p.path).collect();
+    assert_eq!(paths.len(), 6, "five reports and the class page: {paths:?}");
+    assert_eq!(paths[0], Path::new("students/alice/report.html"));
+    assert_eq!(paths[5], Path::new("index.html"));
 }
 
 #[test]
