@@ -632,6 +632,7 @@ fn print_summary(summary: &crate::bulk::Summary) {
     if let Some(s) = &summary.similarity {
         println!("similarity report: {}", s.display());
     }
+    println!("dashboard: {}", summary.dashboard.display());
 }
 
 /// `cargo grader bulk LAB SUBMISSIONS --out RESULTS`.
@@ -670,6 +671,20 @@ pub fn collect(cwd: &Path, out: &Path, wait: bool) -> Result<i32> {
         return Ok(EXIT_POINTS_LOST);
     }
     Ok(bulk_exit(&summary))
+}
+
+/// `cargo grader dashboard RESULTS`: writes the dashboard again from the results alone.
+pub fn dashboard(results: &Path) -> Result<i32> {
+    let start = std::time::Instant::now();
+    let w = crate::bulk::results::write_dashboard(results)?;
+    println!(
+        "dashboard: {} ({} KiB) and {} student page(s) in {} ms",
+        w.index.display(),
+        w.index_bytes.div_ceil(1024),
+        w.student_pages,
+        start.elapsed().as_millis()
+    );
+    Ok(EXIT_FULL_MARKS)
 }
 
 /// `cargo grader bulk-task` (run by a Slurm array task).

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod course;
 pub mod cpio;
+pub mod dashboard;
 pub mod doctor;
 pub mod errors;
 pub mod events;

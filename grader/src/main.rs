@@ -214,6 +214,12 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Write a bulk run's dashboard again (RESULTS/index.html and a report.html per
+    /// student) from its results alone; `bulk` and `collect` write it too.
+    Dashboard {
+        /// The results directory of a bulk run.
+        results: PathBuf,
+    },
     /// Generate a test class from the lab's fixtures (plus tampered and disguised copies)
     /// with the verdict expected of each student in OUT/expected.json.
     GenClass {
@@ -497,6 +503,7 @@ fn run(args: GraderArgs) -> Result<i32> {
         Some(Command::Hint { lab, scenario }) => cli::hint(&cwd, &lab, scenario.as_deref()),
         Some(Command::Bulk(a)) => cli::bulk(&cwd, &bulk_command(a)),
         Some(Command::Collect { out, wait }) => cli::collect(&cwd, &out, wait),
+        Some(Command::Dashboard { results }) => cli::dashboard(&results),
         Some(Command::GenClass { lab, out, size }) => cli::gen_class(&cwd, &lab, &out, size),
         Some(Command::BenchBulk {
             lab,

@@ -4,6 +4,7 @@
 mod architecture;
 mod bulk;
 mod cli;
+mod dashboard;
 mod fixtures;
 mod handout;
 mod hints;

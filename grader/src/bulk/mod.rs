@@ -7,6 +7,7 @@ pub mod bench;
 pub mod class;
 pub mod disguise;
 pub mod pool;
+pub mod results;
 pub mod store;
 pub mod submissions;
 
@@ -310,7 +311,7 @@ impl Run {
             .collect()
     }
 
-    /// Writes the gradebook and, when asked, the similarity report.
+    /// Writes the gradebook, when asked the similarity report, then the dashboard.
     pub fn assemble(
         &self,
         similarity: Option<&crate::similarity::Options>,
@@ -318,10 +319,12 @@ impl Run {
         let rows = self.rows();
         let gradebook = self.store.write_gradebook(&rows, &self.scenarios())?;
         let similarity = similarity.map(|o| self.similarity(o)).transpose()?;
+        let dashboard = results::write_dashboard(&self.store.root)?.index;
         Ok(Summary {
             rows,
             gradebook,
             similarity,
+            dashboard,
             graded: 0,
             elapsed: Duration::ZERO,
         })
@@ -408,6 +411,8 @@ pub struct Summary {
     pub gradebook: PathBuf,
     /// `similarity.md`, when asked for.
     pub similarity: Option<PathBuf>,
+    /// `index.html`, the dashboard.
+    pub dashboard: PathBuf,
     /// Students graded by this run (the others were kept).
     pub graded: usize,
     /// Wall time.
