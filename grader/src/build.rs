@@ -29,6 +29,9 @@ pub use files::copy_tree;
 pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// Where the build directory is in the jail: the sources at `/build/src`.
 pub const JAIL_BUILD_DIR: &str = "/build";
+/// The course's support library in the build directory: `/build/support`, the sources'
+/// sibling as `labs/support` is the Rust labs' in the course.
+pub const SUPPORT_DIR: &str = "support";
 
 pub use crate::course::Language;
 
@@ -124,6 +127,9 @@ pub struct BuildHost {
     pub settings: BuildSettings,
     /// The course's Rust dependencies.
     pub deps: RustDeps,
+    /// The course's support library (see [`Course::support`]), copied next to every
+    /// submission (`/build/support`) before it builds.
+    pub support: Option<PathBuf>,
 }
 
 impl BuildHost {
@@ -133,6 +139,7 @@ impl BuildHost {
             confinement,
             settings: course.build.clone(),
             deps: RustDeps::for_course(course),
+            support: course.support.as_deref().map(|s| course.path(s)),
         }
     }
 
@@ -352,6 +359,12 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
         .map_err(workdir_err(&b.jail_dir))?;
     for note in notes {
         b.log.push_str(&format!("grader: {note}\n"));
+    }
+    if let Some(support) = &req.host.support {
+        // The course's copy, beside the sources as in the course (`../support` of a Rust
+        // lab; the C build is told where it is): a submission's own copy is not used.
+        files::copy_support(support, &b.jail_dir.join(SUPPORT_DIR), owner)
+            .map_err(workdir_err(&b.jail_dir))?;
     }
     let crate_ok = match language {
         Language::Rust => rust::build(&mut b)?,

@@ -34,6 +34,12 @@ pub struct Course {
     /// How submissions are built: the build jail's deadline and limits.
     #[serde(default)]
     pub build: BuildSettings,
+    /// The support library every lab builds with (`c/support.h` and `c/support.c` for the
+    /// C labs, a Rust crate beside them for the Rust ones), relative to the course root:
+    /// handed out with the labs, and supplied by the grader to every build from the
+    /// course's own copy, so that a submission's edits to it change nothing.
+    #[serde(default)]
+    pub support: Option<PathBuf>,
     /// The labs, in course order.
     #[serde(rename = "lab")]
     pub labs: Vec<LabEntry>,

@@ -83,6 +83,9 @@ pub fn write(course: &Course, opts: &HandoutOptions) -> Result<Handout, HandoutE
             }
         }
     }
+    if let Some(support) = &course.support {
+        w.tree(support)?;
+    }
     w.tree(Path::new("grader/src"))?;
     w.tree(Path::new("vm-images"))?;
     w.tree(Path::new("scripts"))?;
@@ -91,8 +94,12 @@ pub fn write(course: &Course, opts: &HandoutOptions) -> Result<Handout, HandoutE
     let rel = |p: &str| PathBuf::from(p);
     let grader_toml = grader_manifest(&w.read(&rel("grader/Cargo.toml"))?);
     w.put(&rel("grader/Cargo.toml"), &grader_toml)?;
-    let ws = workspace_manifest(&w.read(&rel("Cargo.toml"))?, &labs)
-        .map_err(|message| rewrite(&course.root.join("Cargo.toml"), message))?;
+    let ws = workspace_manifest(
+        &w.read(&rel("Cargo.toml"))?,
+        &labs,
+        course.support.as_deref(),
+    )
+    .map_err(|message| rewrite(&course.root.join("Cargo.toml"), message))?;
     w.put(&rel("Cargo.toml"), &ws)?;
     let course_toml = course_manifest(&w.read(&rel("course.toml"))?, &labs);
     w.put(&rel("course.toml"), &course_toml)?;
@@ -243,8 +250,13 @@ fn grader_manifest(text: &str) -> String {
     format!("{}\n", text[..cut].trim_end())
 }
 
-/// The workspace manifest with only the grader and the handed-out Rust skeletons.
-fn workspace_manifest(text: &str, labs: &[LabEntry]) -> Result<String, String> {
+/// The workspace manifest with only the grader, the support crate and the handed-out Rust
+/// skeletons.
+fn workspace_manifest(
+    text: &str,
+    labs: &[LabEntry],
+    support: Option<&Path>,
+) -> Result<String, String> {
     let mut doc: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
     let ws = doc
         .get_mut("workspace")
@@ -260,6 +272,8 @@ fn workspace_manifest(text: &str, labs: &[LabEntry]) -> Result<String, String> {
         })
         .unwrap_or_default();
     let mut members = vec![toml::Value::from("grader")];
+    let support = support.map(|s| s.to_string_lossy().into_owned());
+    members.extend(support.filter(|s| old.contains(s)).map(toml::Value::from));
     for lab in labs {
         for dir in lab.skeleton_dirs() {
             let dir = dir.to_string_lossy().into_owned();
@@ -420,7 +434,7 @@ mod tests {
     #[test]
     fn the_workspace_lists_the_grader_and_the_rust_skeletons_handed_out() {
         let text = "[workspace]\nmembers = [\"grader\", \"labs/l1\", \"labs/l2\"]\nexclude = [\"tests/fixtures\"]\n[workspace.package]\nedition = \"2021\"\n";
-        let out = workspace_manifest(text, &[lab("lab2", "labs/l2")]).unwrap();
+        let out = workspace_manifest(text, &[lab("lab2", "labs/l2")], None).unwrap();
         let doc: toml::Table = out.parse().unwrap();
         let ws = doc["workspace"].as_table().unwrap();
         assert_eq!(ws["members"].as_array().unwrap().len(), 2, "{out}");

@@ -2,7 +2,9 @@
 
 use grader::report::GradeReport;
 
-use crate::util::{grade_json, grader, root, tempdir, text};
+use crate::util::{
+    assert_exit, course_copy, grade_in, grade_json, grader, report_in, root, tempdir, text,
+};
 
 #[test]
 fn list_shows_every_lab_with_its_points() {
@@ -70,39 +72,12 @@ fn same_seed_same_parameters_other_seed_other_parameters() {
 
 #[test]
 fn a_guest_that_cannot_boot_is_not_gradable_never_zero() {
-    let dir = tempdir("tiny-guest");
-    std::fs::create_dir_all(&dir).unwrap();
     // Same course, but a guest with too little memory to boot: an infrastructure fault.
-    let course = std::fs::read_to_string(root().join("course.toml"))
-        .unwrap()
-        .replacen("memory_mb = 256", "memory_mb = 16", 1);
-    std::fs::write(dir.join("course.toml"), course).unwrap();
-    for entry in [
-        "labs",
-        "solutions",
-        "vm-images",
-        "grader",
-        "target",
-        "Cargo.toml",
-        "Cargo.lock",
-    ] {
-        let _ = std::os::unix::fs::symlink(root().join(entry), dir.join(entry));
-    }
+    let dir = course_copy("tiny-guest", |t| {
+        t.replacen("memory_mb = 256", "memory_mb = 16", 1)
+    });
     let sub = root().join("solutions/lab1-msgq/c");
-    let out = grader(
-        &dir,
-        &[
-            "lab1",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--format",
-            "json",
-            "--quiet",
-        ],
-    );
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    let report: grader::report::GradeReport = serde_json::from_str(&stdout).unwrap();
+    let report = report_in(&dir, "lab1", &sub, &[], 3);
     assert!(!report.gradable);
     assert!(report.tests.is_empty());
     assert!(report.not_gradable_reason.is_some());
@@ -172,20 +147,13 @@ fn the_skeleton_holding_the_working_directory_is_the_default() {
 #[test]
 fn lang_must_agree_with_the_submission() {
     let sub = root().join("solutions/lab1-msgq/c");
-    let out = grader(
+    let out = grade_in(
         &root(),
-        &[
-            "lab1",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--lang",
-            "rust",
-            "--backend",
-            "local",
-        ],
+        "lab1",
+        &sub,
+        &["--lang", "rust", "--backend", "local"],
     );
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (_, stderr) = assert_exit(&out, 2);
     assert!(
         stderr.contains("--lang rust does not match") && stderr.contains("solutions/lab1-msgq/c"),
         "{stderr}"

@@ -16,7 +16,7 @@ use grader::course::Course;
 use grader::fixture::{Fixture, HostExpectation};
 use grader::report::GradeReport;
 
-use crate::util::{grader, root, tempdir, text, tree_digest};
+use crate::util::{course_copy, grader, root, tempdir, text, tree_digest};
 
 /// `[build]` of the test course: a short deadline, small disk and file allowances.
 const TEST_BUILD: &[(&str, &str)] = &[
@@ -29,40 +29,23 @@ const TEST_BUILD: &[(&str, &str)] = &[
 /// `[build]` section has [`TEST_BUILD`]'s values.
 pub fn test_course() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempdir("hostile-course");
-        std::fs::create_dir_all(&dir).unwrap();
-        let text = std::fs::read_to_string(root().join("course.toml")).unwrap();
-        let (head, rest) = text.split_at(text.find("\n[build]\n").expect("a [build] section"));
-        let end = rest.find("\n[[lab]]").unwrap_or(rest.len());
-        let mut build = rest[..end].to_string();
-        for (key, value) in TEST_BUILD {
-            let line = build
-                .lines()
-                .find(|l| l.starts_with(&format!("{key} = ")))
-                .unwrap_or_else(|| panic!("course.toml's [build] has no {key}"))
-                .to_string();
-            build = build.replacen(&line, &format!("{key} = {value}"), 1);
-        }
-        std::fs::write(
-            dir.join("course.toml"),
-            format!("{head}{build}{}", &rest[end..]),
-        )
-        .unwrap();
-        for entry in [
-            "labs",
-            "solutions",
-            "vm-images",
-            "grader",
-            "target",
-            "tests",
-            "Cargo.toml",
-            "Cargo.lock",
-        ] {
-            std::os::unix::fs::symlink(root().join(entry), dir.join(entry)).unwrap();
-        }
-        dir
-    })
+    DIR.get_or_init(|| course_copy("hostile-course", with_test_build))
+}
+
+/// course.toml with [`TEST_BUILD`]'s values in its `[build]` section.
+fn with_test_build(text: String) -> String {
+    let (head, rest) = text.split_at(text.find("\n[build]\n").expect("a [build] section"));
+    let end = rest.find("\n[[lab]]").unwrap_or(rest.len());
+    let mut build = rest[..end].to_string();
+    for (key, value) in TEST_BUILD {
+        let line = build
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("course.toml's [build] has no {key}"))
+            .to_string();
+        build = build.replacen(&line, &format!("{key} = {value}"), 1);
+    }
+    format!("{head}{build}{}", &rest[end..])
 }
 
 /// The shared dependency artefacts, prepared (by building the Rust skeleton once).

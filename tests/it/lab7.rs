@@ -7,7 +7,7 @@ use std::process::Command;
 use grader::report::{Backend, GradeReport};
 use grader::score::Status;
 
-use crate::util::{grader, root, tempdir, text};
+use crate::util::{grader, report_in, root, tempdir, text};
 
 /// Processes whose environment carries a lab 7 run token of grader process `pid`.
 fn leftovers(pid: u32) -> Vec<String> {
@@ -147,20 +147,7 @@ fn a_lab7_guest_that_cannot_boot_is_not_gradable() {
     let init = "#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho 'lab7 init: broken on purpose'\n/bin/busybox poweroff -f\n";
     std::fs::write(dir.join("vm-images/lab7/init"), init).unwrap();
     let sub = root().join("solutions/lab7-qemu");
-    let out = grader(
-        &dir,
-        &[
-            "lab7",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--format",
-            "json",
-            "--quiet",
-        ],
-    );
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    let report: GradeReport = serde_json::from_str(&stdout).unwrap();
+    let report = report_in(&dir, "lab7", &sub, &[], 3);
     assert!(!report.gradable && report.tests.is_empty());
     let reason = report.not_gradable_reason.unwrap();
     assert!(reason.contains("the lab7 guest does not boot"), "{reason}");

@@ -3,7 +3,7 @@
 
 use grader::fixture::Fixture;
 
-use crate::util::{grader, root, tempdir, text};
+use crate::util::{grade_in, root, tempdir, text};
 
 fn redactions() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -38,17 +38,7 @@ fn materialize(case: &str) -> std::path::PathBuf {
 #[test]
 fn human_report_of_a_wrong_submission() {
     let sub = materialize("wrong-type");
-    let out = grader(
-        &root(),
-        &[
-            "lab1",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--quiet",
-        ],
-    );
+    let out = grade_in(&root(), "lab1", &sub, &["--seed", "7"]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     insta::with_settings!({ filters => redactions() }, {
@@ -60,19 +50,7 @@ fn human_report_of_a_wrong_submission() {
 #[test]
 fn json_report_of_a_build_failure() {
     let sub = materialize("no-compile");
-    let out = grader(
-        &root(),
-        &[
-            "lab1",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--quiet",
-            "--format",
-            "json",
-        ],
-    );
+    let out = grade_in(&root(), "lab1", &sub, &["--seed", "7", "--format", "json"]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(1));
     let mut v: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -8,52 +8,20 @@ use std::path::{Path, PathBuf};
 use grader::fixture::Fixture;
 use grader::report::{GradeReport, GuestStart};
 
-use crate::util::{grade_json, grader, root, tempdir, text};
+use crate::util::{course_copy, grade_json, grader, report_in, root, tempdir, text};
 
 /// A copy of the course (symlinks to the checkout) whose guest has `memory_mb` of RAM:
 /// its snapshot has a key of its own, so damaging it disturbs no other test.
 fn course_with_memory(label: &str, memory_mb: u32) -> PathBuf {
-    let dir = tempdir(label);
-    std::fs::create_dir_all(&dir).unwrap();
-    let course = std::fs::read_to_string(root().join("course.toml"))
-        .unwrap()
-        .replacen("memory_mb = 256", &format!("memory_mb = {memory_mb}"), 1);
-    std::fs::write(dir.join("course.toml"), course).unwrap();
-    for entry in [
-        "labs",
-        "solutions",
-        "vm-images",
-        "grader",
-        "target",
-        "tests",
-        "Cargo.toml",
-        "Cargo.lock",
-    ] {
-        std::os::unix::fs::symlink(root().join(entry), dir.join(entry)).unwrap();
-    }
-    dir
+    course_copy(label, |t| {
+        t.replacen("memory_mb = 256", &format!("memory_mb = {memory_mb}"), 1)
+    })
 }
 
 /// Grades lab1's C solution from the course at `course` and parses the report.
 fn grade_in(course: &Path, seed: u64) -> GradeReport {
     let sub = root().join("solutions/lab1-msgq/c");
-    let seed = seed.to_string();
-    let out = grader(
-        course,
-        &[
-            "lab1",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--seed",
-            &seed,
-            "--format",
-            "json",
-            "--quiet",
-        ],
-    );
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    serde_json::from_str(&stdout).unwrap()
+    report_in(course, "lab1", &sub, &["--seed", &seed.to_string()], 0)
 }
 
 /// The snapshot directory of the course at `course` (the one `image status` names).
@@ -157,23 +125,7 @@ fn nothing_of_one_run_is_visible_in_the_next() {
 #[test]
 fn cold_boot_on_request_grades_the_same() {
     let sub = root().join("solutions/lab1-msgq/c");
-    let out = grader(
-        &root(),
-        &[
-            "lab1",
-            "--submission",
-            sub.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--format",
-            "json",
-            "--quiet",
-            "--cold-boot",
-        ],
-    );
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let r: GradeReport = serde_json::from_str(&stdout).unwrap();
+    let r = report_in(&root(), "lab1", &sub, &["--seed", "7", "--cold-boot"], 0);
     assert_full_marks(&r, GuestStart::Cold);
     assert!(r.notices.is_empty(), "{:?}", r.notices);
     let phases = r.guest_phases.expect("phases");

@@ -67,6 +67,49 @@ pub fn course_copy(label: &str, edit: impl Fn(String) -> String) -> PathBuf {
     dir
 }
 
+/// `cargo-grader grader LAB --submission SUB --quiet EXTRA…` from the course at `course`:
+/// the one way the tests grade a submission.
+pub fn grade_in(course: &Path, lab: &str, submission: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![lab, "--submission", submission.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    grader(course, &args)
+}
+
+/// [`grade_in`] with `--format json`, which must exit with `status`: its report.
+pub fn report_in(
+    course: &Path,
+    lab: &str,
+    submission: &Path,
+    extra: &[&str],
+    status: i32,
+) -> GradeReport {
+    let mut args = extra.to_vec();
+    args.extend(["--format", "json"]);
+    let out = grade_in(course, lab, submission, &args);
+    assert_exit(&out, status);
+    parse_report(&out)
+}
+
+/// Asserts that a run exited with `status` (showing its stdout and stderr otherwise);
+/// returns them.
+pub fn assert_exit(out: &Output, status: i32) -> (String, String) {
+    let (stdout, stderr) = text(out);
+    assert_eq!(out.status.code(), Some(status), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// The JSON report a run printed; panics with its output when there is none.
+pub fn parse_report(out: &Output) -> GradeReport {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); exit {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// Grades a directory and parses the JSON report; panics with stderr on a usage error.
 pub fn grade_json(lab: &str, submission: &Path, backend: &str, seed: u64) -> (GradeReport, Output) {
     grade_json_with(lab, submission, backend, seed, &[])
@@ -81,30 +124,10 @@ pub fn grade_json_with(
     extra: &[&str],
 ) -> (GradeReport, Output) {
     let seed = seed.to_string();
-    let sub = submission.to_str().unwrap();
-    let mut args = vec![
-        lab,
-        "--submission",
-        sub,
-        "--backend",
-        backend,
-        "--seed",
-        &seed,
-        "--format",
-        "json",
-        "--quiet",
-    ];
+    let mut args = vec!["--backend", backend, "--seed", &seed, "--format", "json"];
     args.extend_from_slice(extra);
-    let out = grader(&root(), &args);
-    let report: GradeReport = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON report ({e}); exit {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (report, out)
+    let out = grade_in(&root(), lab, submission, &args);
+    (parse_report(&out), out)
 }
 
 /// Text of a command's stdout and stderr.

@@ -1,6 +1,8 @@
 //! C submissions: the student's Makefile (`make PROG`, once per program, its recipes run
 //! in the jail), or one `gcc -static` per program, with every `.c` file without a `main`
 //! linked in. Each program builds on its own: one that fails costs only its scenarios.
+//! The course's support library (`support.h`, `support.c`) is the course's own copy:
+//! `make SUPPORT=DIR`, or its sources on gcc's command line when the submission uses it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,8 +38,10 @@ pub(super) fn build(b: &mut Build<'_>) -> Result<(), BuildError> {
         // One `make` per program, so one that does not build fails only the scenarios
         // that run it, with its own messages. -B: programs or objects copied along with
         // the sources (a student's own `make`) must not pass for up to date.
+        let support = support_dir(b).map(|d| format!("SUPPORT={}", d.display()));
         for p in b.req.programs {
-            let args = vec!["-B".into(), p.into()];
+            let mut args = vec!["-B".into(), p.into()];
+            args.extend(support.iter().map(Into::into));
             let from = b.log.len();
             b.log.push_str(&format!("$ make -B {p}\n"));
             if !b.step("/usr/bin/make".into(), args, "src", env.clone(), Vec::new())? {
@@ -47,7 +51,20 @@ pub(super) fn build(b: &mut Build<'_>) -> Result<(), BuildError> {
         }
         return Ok(());
     }
-    let helpers = helper_sources(&src);
+    let mut helpers = helper_sources(&src);
+    let support = support_dir(b).filter(|_| uses_support(&src));
+    let include: Vec<String> = support
+        .iter()
+        .map(|d| format!("-I{}", d.display()))
+        .collect();
+    if let Some(dir) = &support {
+        let host = b.jail_dir.join(super::SUPPORT_DIR).join("c");
+        helpers.extend(
+            helper_sources(&host)
+                .iter()
+                .map(|h| dir.join(h).display().to_string()),
+        );
+    }
     for p in b.req.programs {
         let main = format!("{p}.c");
         if !src.join(&main).is_file() {
@@ -58,6 +75,7 @@ pub(super) fn build(b: &mut Build<'_>) -> Result<(), BuildError> {
             .map(Into::into)
             .collect();
         args.push(b.view(&format!("out/{p}")).into());
+        args.extend(include.iter().map(Into::into));
         args.push(main.clone().into());
         args.extend(helpers.iter().map(Into::into));
         args.extend(["-lrt".into(), "-pthread".into()]);
@@ -72,6 +90,22 @@ pub(super) fn build(b: &mut Build<'_>) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// The course's C support library as the build's commands see it, if the course has one.
+fn support_dir(b: &Build<'_>) -> Option<PathBuf> {
+    b.req.host.support.as_ref()?;
+    Some(b.view(&format!("{}/c", super::SUPPORT_DIR)))
+}
+
+/// Whether a source or header of the submission includes `support.h` (a submission of
+/// its own that does not is built without the library, whose names it may reuse).
+fn uses_support(src: &Path) -> bool {
+    fs::read_dir(src).into_iter().flatten().flatten().any(|e| {
+        let p = e.path();
+        p.extension().is_some_and(|x| x == "c" || x == "h")
+            && fs::read_to_string(&p).is_ok_and(|t| t.contains("\"support.h\""))
+    })
 }
 
 /// `.c` files without a `main`: shared code linked into every program.

@@ -34,6 +34,9 @@ pub struct RustDeps {
     /// Share the compiled dependencies (`false`: every build compiles its own, as the
     /// benchmark's "empty target directory" figure).
     pub shared: bool,
+    /// The course's support crate, which the labs name as `../support`: copied beside the
+    /// seeds so that their path dependency resolves, and vendored with them.
+    pub support: Option<PathBuf>,
     course_root: PathBuf,
 }
 
@@ -66,6 +69,7 @@ impl RustDeps {
             seeds,
             lockfile: course.root.join("Cargo.lock"),
             shared: true,
+            support: course.support.as_deref().map(|s| course.path(s)),
             course_root: course.root.clone(),
         }
     }
@@ -101,6 +105,7 @@ impl RustDeps {
         // Contents only, not paths: a copy of the course shares the cache.
         for (i, f) in std::iter::once(self.lockfile.clone())
             .chain(self.seeds.iter().map(|s| s.join("Cargo.toml")))
+            .chain(self.support.iter().map(|s| s.join("Cargo.toml")))
             .enumerate()
         {
             let bytes =
@@ -152,6 +157,11 @@ impl RustDeps {
             super::copy_tree(seed, &ws.join(&m), &["Cargo.lock"])
                 .map_err(|e| self.err(e.to_string()))?;
             members.push(format!("\"{m}\""));
+        }
+        if let Some(support) = &self.support {
+            // `../support` of every member, as in the course and in every build.
+            super::copy_tree(support, &ws.join("support"), &["Cargo.lock", "target"])
+                .map_err(|e| self.err(e.to_string()))?;
         }
         let manifest = format!(
             "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",

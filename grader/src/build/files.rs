@@ -143,6 +143,21 @@ pub(super) fn prepare_jail_dir(
     Ok(copy.notes)
 }
 
+/// Copies the course's support library to `dest` (the build directory's `support`),
+/// owned by `owner` like the sources beside it.
+pub(super) fn copy_support(from: &Path, dest: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
+    let mut copy = Copy {
+        owner,
+        limits: CopyLimits {
+            file_bytes: u64::MAX,
+            total_bytes: u64::MAX,
+        },
+        copied: 0,
+        notes: Vec::new(),
+    };
+    copy.tree(from, dest, Path::new(""), &["target", "Cargo.lock"])
+}
+
 /// Why a program could not be taken out of the build directory.
 #[derive(Debug)]
 pub(super) enum TakeError {

@@ -83,6 +83,7 @@ impl Root {
             limits: Default::default(),
             hints: Default::default(),
             build: Default::default(),
+            support: None,
             labs: vec![lab(solutions)],
             root: self.path().to_owned(),
         }

@@ -1,13 +1,10 @@
 /*
- * common.c -- lab 1 (msgq): the command line, the contract's messages, the pingpong's
- * result line. Written for you; it has no main: it is linked into msgq.
+ * common.c -- lab 1 (msgq): the command line and the contract's messages. Written for
+ * you; it has no main: it is linked into msgq, with the course's support.c.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "common.h"
 
@@ -31,29 +28,9 @@ static int usage(const char *why, const char *arg)
     return -1;
 }
 
-/* Decimal, or hex after 0x (strtol's base 0 would read "010" as octal). */
-static int parse_long(const char *s, long *out)
+static int parse_msgq_key(const char *s, key_t *key)
 {
-    const char *digits = (s[0] == '-') ? s + 1 : s;
-    int base = (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) ? 16 : 10;
-    char *end;
-
-    errno = 0;
-    *out = strtol(s, &end, base);
-    if (errno != 0 || end == s || *end != '\0')
-        return -1;
-    return 0;
-}
-
-/* Any 32-bit pattern: ftok keys may have the top bit set. */
-static int parse_key(const char *s, key_t *key)
-{
-    long v;
-
-    if (parse_long(s, &v) != 0 || v < INT_MIN || v > (long)UINT_MAX)
-        return usage("bad key (decimal or 0x-hex):", s);
-    *key = (key_t)(unsigned int)v;
-    return 0;
+    return parse_key(s, key) == 0 ? 0 : usage("bad key (decimal or 0x-hex):", s);
 }
 
 static int parse_text(const char *s, const char **text)
@@ -71,7 +48,7 @@ static int parse_ftok(char **argv, struct args *a)
 {
     long proj;
 
-    if (parse_long(argv[3], &proj) != 0 || proj < 1 || proj > 255)
+    if (parse_in(argv[3], 1, 255, &proj) != 0)
         return usage("bad project id (1..255):", argv[3]);
     a->path = argv[2];
     a->proj = (int)proj;
@@ -80,7 +57,7 @@ static int parse_ftok(char **argv, struct args *a)
 
 static int parse_send(char **argv, struct args *a)
 {
-    if (parse_key(argv[2], &a->key) != 0)
+    if (parse_msgq_key(argv[2], &a->key) != 0)
         return -1;
     if (parse_long(argv[3], &a->type) != 0)
         return usage("bad message type", argv[3]);
@@ -99,7 +76,7 @@ static int parse_recv(int argc, char **argv, struct args *a)
         else
             return usage("unknown option", argv[i]);
     }
-    if (parse_key(argv[2], &a->key) != 0)
+    if (parse_msgq_key(argv[2], &a->key) != 0)
         return -1;
     if (parse_long(argv[3], &a->type) != 0)
         return usage("bad message type", argv[3]);
@@ -110,7 +87,7 @@ static int parse_count(const char *s, struct args *a)
 {
     long count = DEFAULT_PING_COUNT;
 
-    if (s != NULL && (parse_long(s, &count) != 0 || count < 1 || count > INT_MAX))
+    if (s != NULL && parse_in(s, 1, INT_MAX, &count) != 0)
         return usage("bad message count", s);
     a->count = (int)count;
     return 0;
@@ -127,7 +104,7 @@ int parse_args(int argc, char **argv, struct args *a)
     }
     if (strcmp(cmd, "create") == 0 && argc == 3) {
         a->cmd = CMD_CREATE;
-        return parse_key(argv[2], &a->key);
+        return parse_msgq_key(argv[2], &a->key);
     }
     if (strcmp(cmd, "private") == 0 && argc == 3) {
         a->cmd = CMD_PRIVATE;
@@ -143,7 +120,7 @@ int parse_args(int argc, char **argv, struct args *a)
     }
     if (strcmp(cmd, "rm") == 0 && argc == 3) {
         a->cmd = CMD_RM;
-        return parse_key(argv[2], &a->key);
+        return parse_msgq_key(argv[2], &a->key);
     }
     if (strcmp(cmd, "pingpong") == 0 && argc <= 3) {
         a->cmd = CMD_PINGPONG;
@@ -179,38 +156,4 @@ int say_no_message(long type)
 {
     fprintf(stderr, "msgq: no message of type %ld (ENOMSG)\n", type);
     return 2;
-}
-
-int say_errno(const char *call, const char *arg)
-{
-    const char *why = strerror(errno);
-
-    if (arg != NULL)
-        fprintf(stderr, "msgq: %s %s: %s\n", call, arg, why);
-    else
-        fprintf(stderr, "msgq: %s: %s\n", call, why);
-    return 1;
-}
-
-double get_time(void)
-{
-    struct timeval val;
-
-    gettimeofday(&val, NULL);
-    return (double)val.tv_sec + 1e-6 * val.tv_usec;
-}
-
-void print_pingpong_line(int count, double total_time)
-{
-    fprintf(stderr, "Pingpong takes %g usec Bandwidth is %g MB/s : \n",
-            total_time / count * 1e6,
-            (double)(PING_INTS * count * sizeof(int)) / (total_time * 1024.0 * 1024.0));
-}
-
-void not_implemented(const char *file, const char *function)
-{
-    fflush(stdout);
-    fprintf(stderr, "msgq: not implemented yet: %s() in %s (complete its TODO)\n", function,
-            file);
-    exit(1);
 }

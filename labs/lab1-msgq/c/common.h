@@ -1,19 +1,15 @@
 /*
- * common.h -- lab 1 (msgq): everything that is not about message queues: the command
- * line, the contract's messages and the pingpong's result line. Written for you; your
- * work is in msgq.c.
+ * common.h -- lab 1 (msgq): what msgq needs beyond the course's support library
+ * (support.h: numbers, say_errno, timing, the pingpong line): its command line and the
+ * contract's messages. Written for you; your work is in msgq.c.
  */
 #ifndef MSGQ_COMMON_H
 #define MSGQ_COMMON_H
 
-#include <sys/types.h>
+#include "support.h"
 
 /* Largest payload of one message here: the kernel's default MSGMAX. */
 #define MTEXT_MAX 8192
-/* ints in one pingpong message (the slides' SIZE) */
-#define PING_INTS 16
-/* messages of a pingpong without COUNT (the slides' NUM_MSG) */
-#define DEFAULT_PING_COUNT 65536
 
 /* The subcommands of msgq. */
 enum command { CMD_FTOK, CMD_CREATE, CMD_PRIVATE, CMD_SEND, CMD_RECV, CMD_RM, CMD_PINGPONG };
@@ -43,17 +39,6 @@ int say_exists(key_t key);                 /* create: the key is taken (EEXIST) 
 int say_no_queue(key_t key);               /* no queue for the key (ENOENT) */
 int say_bad_type(void);                    /* send: the type is not > 0 */
 int say_no_message(long type);             /* recv --nowait: nothing matches (ENOMSG); 2 */
-int say_errno(const char *call, const char *arg); /* "msgq: CALL [ARG]: strerror(errno)" */
-
-/* Seconds since the epoch, with microseconds (the slides' get_time). */
-double get_time(void);
-
-/* The slides' result line, on stderr: "Pingpong takes %g usec Bandwidth is %g MB/s : "
- * for `count` messages of PING_INTS ints that took `total_time` seconds to send. */
-void print_pingpong_line(int count, double total_time);
-
-/* What an untouched TODO does: says which function is not written yet, and exits 1. */
-#define NOT_IMPLEMENTED() not_implemented(__FILE__, __func__)
-void not_implemented(const char *file, const char *function) __attribute__((noreturn));
+/* and support.h's say_errno: "msgq: CALL [ARG]: strerror(errno)" */
 
 #endif

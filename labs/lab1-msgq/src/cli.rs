@@ -1,6 +1,7 @@
 //! Command-line parsing: turns `msgq`'s arguments into a [`Command`], or a usage error.
 
-use std::fmt;
+use lab_support::cli::parse_int;
+pub use lab_support::cli::{parse_key, UsageError};
 
 /// The usage text printed after a usage error.
 pub const USAGE: &str = "\
@@ -68,18 +69,6 @@ pub enum Command {
     },
 }
 
-/// A command line that does not follow [`USAGE`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -132,14 +121,6 @@ fn parse_recv(key: &str, mtype: &str, flags: &[&str]) -> Result<Command, UsageEr
     })
 }
 
-/// A key: decimal or `0x`-hex, any 32-bit pattern (ftok keys may have the top bit set).
-pub fn parse_key(s: &str) -> Result<i32, UsageError> {
-    match parse_int(s) {
-        Some(v) if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) => Ok(v as u32 as i32),
-        _ => Err(UsageError(format!("bad key `{s}` (decimal or 0x-hex)"))),
-    }
-}
-
 fn parse_type(s: &str) -> Result<i64, UsageError> {
     parse_int(s).ok_or_else(|| UsageError(format!("bad message type `{s}`")))
 }
@@ -158,39 +139,12 @@ fn parse_count(s: &str) -> Result<u32, UsageError> {
     }
 }
 
-/// A signed integer in decimal, or in hex after `0x`/`0X`.
-fn parse_int(s: &str) -> Option<i64> {
-    let (negative, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let value = match digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        Some(hex) => i64::from_str_radix(hex, 16).ok()?,
-        None if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok()?,
-        None => return None,
-    };
-    Some(if negative { -value } else { value })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn args(line: &str) -> Vec<String> {
         line.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn keys_are_decimal_or_hex() {
-        assert_eq!(parse_key("0x0001e240"), Ok(123456));
-        assert_eq!(parse_key("123456"), Ok(123456));
-        assert_eq!(parse_key("0xffffffff"), Ok(-1));
-        assert!(parse_key("12z").is_err());
-        assert!(parse_key("0x1ffffffff").is_err());
-        assert!(parse_key("+5").is_err());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Lab 1, System V message queues: the `msgq` command. `cli` reads the command line,
-//! `queue` talks to the kernel, `format` and `error` shape what is printed.
+//! `queue` talks to the kernel, `error` and the course's `format` (from the support
+//! crate) shape what is printed.
 
 pub mod cli;
 pub mod error;
-pub mod format;
 pub mod queue;
+
+pub use lab_support::format;
 
 use cli::Command;
 use error::MsgqError;

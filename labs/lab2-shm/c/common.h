@@ -1,12 +1,13 @@
 /*
- * common.h -- lab 2 (shm_server, shm_client): everything that is not about shared
- * memory: the command lines, the contract's messages, the pause between two ticks.
- * Written for you; your work is in shm_server.c and shm_client.c.
+ * common.h -- lab 2 (shm_server, shm_client): what the two programs need beyond the
+ * course's support library (support.h: say_errno, sleep_ms, ...): their command lines
+ * and the contract's lines. Written for you; your work is in shm_server.c and
+ * shm_client.c.
  */
 #ifndef SHM_COMMON_H
 #define SHM_COMMON_H
 
-#include <sys/types.h>
+#include "support.h"
 
 /* The segment: two ints. val[0] is the run flag (the server counts while it is not 0; the
  * client sets it to 0 to stop it), val[1] the counter (the server adds 1 every tick). */
@@ -23,13 +24,5 @@ void print_value(int value, int max);
 /* The contract's messages, on stderr. Each returns the exit status to leave with. */
 void say_stale(key_t key);      /* "shm_server: removing stale segment for key 0x…" */
 int say_no_segment(key_t key);  /* "shm_client: no segment for key 0x… (is the server running?)" */
-int say_errno(const char *call); /* "PROGRAM: CALL: strerror(errno)"; returns 1 */
-
-/* Sleeps `ms` milliseconds. */
-void sleep_ms(long ms);
-
-/* What an untouched TODO does: says which function is not written yet, and exits 1. */
-#define NOT_IMPLEMENTED() not_implemented(__FILE__, __func__)
-void not_implemented(const char *file, const char *function) __attribute__((noreturn));
 
 #endif

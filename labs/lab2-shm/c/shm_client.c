@@ -29,12 +29,12 @@ int main(int argc, char **argv)
      * the server). See shmget(2): which size and flags only look a segment up? */
     NOT_IMPLEMENTED();
     if (shm < 0)
-        return errno == ENOENT ? say_no_segment(key) : say_errno("shmget");
+        return errno == ENOENT ? say_no_segment(key) : say_errno("shmget", NULL);
 
     volatile int *val = NULL;
 
     /* TODO: map the segment into this process (val points to its two ints); on failure
-     * `return say_errno("shmat");` (the error value is not NULL). See shmat(2). */
+     * `return say_errno("shmat", NULL);` (the error value is not NULL). See shmat(2). */
     NOT_IMPLEMENTED();
 
     int last_val = -1;

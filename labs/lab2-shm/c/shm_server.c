@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 
     int shm = create_segment(key);
     if (shm < 0)
-        return say_errno("shmget");
+        return say_errno("shmget", NULL);
 
     /* volatile: the client changes val[0] behind our back */
     volatile int *val = NULL;

@@ -2,22 +2,13 @@
 
 use std::process::ExitCode;
 
-use shm_lab::cli::{self, CLIENT_USAGE};
+use shm_lab::cli;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (key, max) = match cli::parse_client(&args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("shm_client: {e}\n{CLIENT_USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match shm_lab::watch(key, max) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("shm_client: {e}");
-            ExitCode::from(1)
-        }
-    }
+    lab_support::main_with(
+        "shm_client",
+        cli::CLIENT_USAGE,
+        cli::parse_client,
+        |(key, arg)| shm_lab::watch(key, arg),
+    )
 }

@@ -2,22 +2,13 @@
 
 use std::process::ExitCode;
 
-use shm_lab::cli::{self, SERVER_USAGE};
+use shm_lab::cli;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (key, tick) = match cli::parse_server(&args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("shm_server: {e}\n{SERVER_USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match shm_lab::serve(key, tick) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("shm_server: {e}");
-            ExitCode::from(1)
-        }
-    }
+    lab_support::main_with(
+        "shm_server",
+        cli::SERVER_USAGE,
+        cli::parse_server,
+        |(key, arg)| shm_lab::serve(key, arg),
+    )
 }

@@ -1,12 +1,13 @@
 /*
- * common.h -- lab 3 (semalt, semhold, semcount): everything that is not about
- * semaphores: the command lines, sleeping, each child's share of the increments.
- * Written for you; your work is in semalt.c, semhold.c and semcount.c.
+ * common.h -- lab 3 (semalt, semhold, semcount): what the three programs need beyond the
+ * course's support library (support.h: sleep_ms, say_errno, ...): their command lines and
+ * each child's share of the increments. Written for you; your work is in semalt.c,
+ * semhold.c and semcount.c.
  */
 #ifndef SEM_COMMON_H
 #define SEM_COMMON_H
 
-#include <sys/types.h>
+#include "support.h"
 
 /* semalt [ROUNDS [HOLD_MS]] (defaults 5 and 1000: the slides' program). 0, or -1 after
  * the usage message (exit 2 then). */
@@ -18,12 +19,5 @@ int parse_semcount_args(int argc, char **argv, long *nprocs, long *total);
 
 /* Child i of NPROCS makes TOTAL / NPROCS increments, plus one if i < TOTAL % NPROCS. */
 long share(long total, long nprocs, long i);
-
-/* Sleeps `ms` milliseconds (async-signal-safe: fine in a forked child). */
-void sleep_ms(long ms);
-
-/* What an untouched TODO does: says which function is not written yet, and exits 1. */
-#define NOT_IMPLEMENTED() not_implemented(__FILE__, __func__)
-void not_implemented(const char *file, const char *function) __attribute__((noreturn));
 
 #endif

@@ -1,7 +1,9 @@
-//! Command-line parsing for the three programs, and small helpers on their arguments.
+//! Command-line parsing for the three programs (keys, numbers and usage errors come from
+//! the course's support crate), and small helpers on their arguments.
 
-use std::fmt;
 use std::time::Duration;
+
+pub use lab_support::cli::{parse_key, UsageError};
 
 /// `semalt`'s usage line.
 pub const ALT_USAGE: &str = "usage: semalt [ROUNDS [HOLD_MS]]   (defaults: 5 rounds, 1000 ms)";
@@ -16,18 +18,6 @@ pub const DEFAULT_ROUNDS: u32 = 5;
 pub const DEFAULT_HOLD: Duration = Duration::from_millis(1000);
 /// Most children `semcount` forks (the grader limits the processes per user).
 pub const MAX_PROCS: u32 = 32;
-
-/// A command line that does not follow the usage.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// `semalt [ROUNDS [HOLD_MS]]` → (rounds, hold).
 pub fn parse_alt(args: &[String]) -> Result<(u32, Duration), UsageError> {
@@ -74,24 +64,9 @@ pub fn share(total: u32, nprocs: u32, i: u32) -> u32 {
     total / nprocs + u32::from(i < total % nprocs)
 }
 
-/// A key: decimal or `0x`-hex, any 32-bit pattern (ftok keys may have the top bit set).
-pub fn parse_key(s: &str) -> Result<i32, UsageError> {
-    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None if s.bytes().all(|b| b.is_ascii_digit()) => s.parse::<u32>().ok(),
-        None => None,
-    };
-    parsed
-        .map(|v| v as i32)
-        .ok_or_else(|| UsageError(format!("bad key `{s}` (decimal or 0x-hex)")))
-}
-
-/// A decimal number in `min..=max`.
+/// A number in `min..=max`.
 fn parse_number(s: &str, what: &str, min: u32, max: u32) -> Result<u32, UsageError> {
-    match s.parse::<u32>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(UsageError(format!("bad {what} `{s}` ({min}..={max})"))),
-    }
+    lab_support::cli::number(s, what, min.into(), max.into()).map(|v| v as u32)
 }
 
 #[cfg(test)]

@@ -2,22 +2,13 @@
 
 use std::process::ExitCode;
 
-use sem_lab::cli::{self, ALT_USAGE};
+use sem_lab::cli;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (rounds, hold) = match cli::parse_alt(&args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("semalt: {e}\n{ALT_USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match sem_lab::alternate(rounds, hold) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("semalt: {e}");
-            ExitCode::from(1)
-        }
-    }
+    lab_support::main_with(
+        "semalt",
+        cli::ALT_USAGE,
+        cli::parse_alt,
+        |(rounds, hold)| sem_lab::alternate(rounds, hold),
+    )
 }

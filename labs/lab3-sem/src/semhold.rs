@@ -2,22 +2,13 @@
 
 use std::process::ExitCode;
 
-use sem_lab::cli::{self, HOLD_USAGE};
+use sem_lab::cli;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (key, hold) = match cli::parse_hold(&args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("semhold: {e}\n{HOLD_USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match sem_lab::hold(key, hold) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("semhold: {e}");
-            ExitCode::from(1)
-        }
-    }
+    lab_support::main_with(
+        "semhold",
+        cli::HOLD_USAGE,
+        cli::parse_hold,
+        |(key, hold)| sem_lab::hold(key, hold),
+    )
 }

@@ -1,17 +1,15 @@
 /*
- * common.h -- lab 4 (mq_pingpong, pshm_server, pshm_client, psem_alt): everything that is
- * not about POSIX IPC: the command lines, the contract's lines and messages, timing.
+ * common.h -- lab 4 (mq_pingpong, pshm_server, pshm_client, psem_alt): what the programs
+ * need beyond the course's support library (support.h: get_time, the pingpong line,
+ * say_errno, sleep_ms, ...): their command lines and the contract's lines and messages.
  * Written for you; your work is in the four programs' .c files.
  */
 #ifndef POSIX_COMMON_H
 #define POSIX_COMMON_H
 
-#include <stddef.h>
+#include "support.h"
 
-/* ints in one pingpong message: 16, so a message is 64 bytes (mq_msgsize) */
-#define PING_INTS 16
-/* messages of a pingpong without COUNT (the slides' NUM_MSG) */
-#define DEFAULT_PING_COUNT 65536
+/* A pingpong message is PING_INTS ints: 64 bytes (mq_msgsize). */
 /* most messages a pingpong queue holds (mq_maxmsg) */
 #define PING_MAXMSG 10
 /* the shared-memory object: two ints, val[0] the run flag, val[1] the counter */
@@ -27,10 +25,6 @@ int parse_alt_args(int argc, char **argv, const char **name, long *rounds, long 
 /* "NAME" + suffix into buf (mq_pingpong's NAME.req and NAME.rep). */
 void name_with_suffix(char *buf, size_t size, const char *name, const char *suffix);
 
-/* Seconds since the epoch, with microseconds (the slides' get_time). */
-double get_time(void);
-/* The slides' line on stderr, for `count` messages of 64 bytes sent in `total_time` s. */
-void print_pingpong_line(long count, double total_time);
 /* "messages: COUNT" on stdout. */
 void print_message_count(long count);
 
@@ -49,15 +43,5 @@ int say_not_ready(const char *name);
 void print_parent_holding(void); /* "PARENT holding the sem" */
 void print_child_holding(void);  /* "CHILD holding the sem" */
 void print_child_done(void);     /* "Child: parent done" */
-
-/* "PROGRAM: CALL ARG: strerror(errno)" (ARG may be NULL) on stderr; returns 1. */
-int say_errno(const char *call, const char *arg);
-
-/* Sleeps `ms` milliseconds. */
-void sleep_ms(long ms);
-
-/* What an untouched TODO does: says which function is not written yet, and exits 1. */
-#define NOT_IMPLEMENTED() not_implemented(__FILE__, __func__)
-void not_implemented(const char *file, const char *function) __attribute__((noreturn));
 
 #endif

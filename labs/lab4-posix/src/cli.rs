@@ -4,6 +4,9 @@
 use std::ffi::CString;
 use std::fmt;
 
+pub use lab_support::cli::UsageError;
+use lab_support::cli::{number, wrong_count};
+
 /// Messages the pingpong exchanges by default (the slides' `NUM_MSG`).
 pub const DEFAULT_PING_COUNT: u32 = 65536;
 /// Rounds the parent holds the semaphore by default (the slides' 5).
@@ -95,18 +98,6 @@ pub struct AltArgs {
     pub hold_ms: u64,
 }
 
-/// A command line that does not follow the program's usage.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 /// Parses `mq_pingpong`'s arguments (after the program name).
 pub fn parse_pingpong(args: &[String]) -> Result<PingpongArgs, UsageError> {
     let (name, count) = match args {
@@ -163,20 +154,6 @@ pub fn parse_alt(args: &[String]) -> Result<AltArgs, UsageError> {
         rounds,
         hold_ms,
     })
-}
-
-fn wrong_count() -> UsageError {
-    UsageError("wrong number of arguments".into())
-}
-
-/// A decimal integer in `min..=max`.
-fn number(s: &str, what: &str, min: i64, max: i64) -> Result<i64, UsageError> {
-    match s.parse::<i64>() {
-        Ok(v) if (min..=max).contains(&v) && !s.starts_with('+') => Ok(v),
-        _ => Err(UsageError(format!(
-            "bad {what} `{s}` (a number from {min} to {max})"
-        ))),
-    }
 }
 
 #[cfg(test)]

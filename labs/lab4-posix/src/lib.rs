@@ -20,27 +20,13 @@ use error::LabError;
 #[cfg(test)]
 pub(crate) static FORK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The `main` of every program: parses the arguments with `parse`, runs `run`, prints a
-/// usage error (exit 2) or a failure (exit 1) on stderr as `PROGRAM: message`.
+/// The `main` of every program: the support crate's (usage errors exit 2, failures 1),
+/// for this lab's errors.
 pub fn main_with<A>(
     program: &str,
     usage: &str,
     parse: impl FnOnce(&[String]) -> Result<A, UsageError>,
     run: impl FnOnce(A) -> Result<(), LabError>,
 ) -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let parsed = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{program}: {e}\n{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(parsed) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{program}: {e}");
-            ExitCode::from(1)
-        }
-    }
+    lab_support::main_with(program, usage, parse, run)
 }

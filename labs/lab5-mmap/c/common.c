@@ -1,7 +1,7 @@
 /*
  * common.c -- lab 5 (mmap_sort, xfer_a, xfer_b): the command lines, error messages, the
  * data A sends, the checksum B prints, the window file's life, pacing. Written for you;
- * it has no main: it is linked into the three programs.
+ * it has no main: it is linked into the three programs, with the course's support.c.
  */
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -66,18 +65,6 @@ void parse_xfer_b_args(int argc, char **argv, const char **path, size_t *bytes,
     *path = argv[1];
     *bytes = number(argv[2], "MB", text) * MIB;
     *delay_us = argc == 4 ? (long)number(argv[3], "DELAY_US", text) : 0;
-}
-
-void die_errno(const char *what)
-{
-    die(what, strerror(errno));
-}
-
-void die(const char *what, const char *why)
-{
-    fflush(stdout);
-    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, why);
-    exit(1);
 }
 
 unsigned char *data_from_seed(uint64_t seed, size_t bytes)
@@ -140,11 +127,7 @@ int open_window(const char *path)
 
 void pace(long delay_us)
 {
-    if (delay_us > 0) {
-        struct timespec t = {delay_us / 1000000, (delay_us % 1000000) * 1000L};
-        while (nanosleep(&t, &t) == -1 && errno == EINTR)
-            ;
-    }
+    sleep_us(delay_us);
 }
 
 void print_sent(size_t bytes)
@@ -155,12 +138,4 @@ void print_sent(size_t bytes)
 void print_received(size_t bytes, fnv1a64 sum)
 {
     printf("received %zu bytes fnv1a64=%016llx\n", bytes, (unsigned long long)sum);
-}
-
-void not_implemented(const char *file, const char *function)
-{
-    fflush(stdout);
-    fprintf(stderr, "%s: not implemented yet: %s() in %s (complete its TODO)\n",
-            program_invocation_short_name, function, file);
-    exit(1);
 }

@@ -1,14 +1,16 @@
 /*
- * common.h -- lab 5 (mmap_sort, xfer_a, xfer_b): everything around the lesson: the
- * command lines, error messages, the data A sends, the checksum B prints, creating,
- * publishing and finding the window file, the pacing the grader asks for. Written for
- * you; your work is in mmap_sort.c, xfer_a.c, xfer_b.c and xfer.h.
+ * common.h -- lab 5 (mmap_sort, xfer_a, xfer_b): what the programs need beyond the
+ * course's support library (support.h: die, die_errno, ...): the command lines, the data
+ * A sends, the checksum B prints, creating, publishing and finding the window file, the
+ * pacing the grader asks for. Written for you; your work is in mmap_sort.c, xfer_a.c,
+ * xfer_b.c and xfer.h.
  */
 #ifndef MMAP_COMMON_H
 #define MMAP_COMMON_H
 
-#include <stddef.h>
 #include <stdint.h>
+
+#include "support.h"
 
 /* One mebibyte (the unit of the MB arguments). */
 #define MIB (1024 * 1024)
@@ -23,11 +25,6 @@ void parse_xfer_a_args(int argc, char **argv, const char **path, size_t *bytes,
                        uint64_t *seed, long *delay_us);
 void parse_xfer_b_args(int argc, char **argv, const char **path, size_t *bytes,
                        long *delay_us);
-
-/* "PROGRAM: WHAT: strerror(errno)" on stderr, then exit 1. */
-void die_errno(const char *what) __attribute__((noreturn));
-/* "PROGRAM: WHAT: WHY" on stderr, then exit 1. */
-void die(const char *what, const char *why) __attribute__((noreturn));
 
 /* Process A's memory: `bytes` bytes (a multiple of 4), the ints of `seed` drawn as the
  * grader draws them (splitmix64, low 32 bits). Exits on failure. */
@@ -53,9 +50,5 @@ void pace(long delay_us);
 /* "sent <bytes> bytes" and "received <bytes> bytes fnv1a64=<16 hex digits>", stdout. */
 void print_sent(size_t bytes);
 void print_received(size_t bytes, fnv1a64 sum);
-
-/* What an untouched TODO does: says which function is not written yet, and exits 1. */
-#define NOT_IMPLEMENTED() not_implemented(__FILE__, __func__)
-void not_implemented(const char *file, const char *function) __attribute__((noreturn));
 
 #endif

@@ -1,14 +1,11 @@
-//! Command-line arguments and fatal error messages, the same way in every program.
+//! Command-line arguments, the same way in every program (fatal error messages are the
+//! support crate's `die`).
 
-use std::fmt::Display;
 use std::path::PathBuf;
 use std::process::exit;
 use std::str::FromStr;
 
-/// Exit status for a wrong command line.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit status for a failed system call.
-pub const EXIT_FAILURE: i32 = 1;
+pub use lab_support::{die, program, EXIT_USAGE};
 
 /// The positional arguments of a program, checked against its usage line.
 #[derive(Debug)]
@@ -57,18 +54,6 @@ impl Args {
 
     fn usage_error(&self) -> ! {
         eprintln!("usage: {}", self.usage);
-        exit(EXIT_USAGE)
+        exit(i32::from(EXIT_USAGE))
     }
-}
-
-/// The program's name as invoked (for messages).
-pub fn program() -> String {
-    let argv0 = std::env::args().next().unwrap_or_default();
-    argv0.rsplit('/').next().unwrap_or("?").to_string()
-}
-
-/// Prints `PROGRAM: WHAT: ERR` on stderr and exits 1 (what `perror` then `exit(1)` do in C).
-pub fn die(what: impl Display, err: impl Display) -> ! {
-    eprintln!("{}: {what}: {err}", program());
-    exit(EXIT_FAILURE)
 }

@@ -1,8 +1,8 @@
 /*
  * common.c -- lab 6 (redir_ls, pipe_tac, minishell): the shell's parser, pipe_tac's text,
- * messages. Written for you; it has no main: it is linked into the three programs.
+ * minishell's message. Written for you; it has no main: it is linked into the three
+ * programs, with the course's support.c.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +13,8 @@
 static void *alloc(size_t n, size_t size)
 {
     void *p = calloc(n, size);
-    if (p == NULL) {
-        say_errno("calloc");
-        exit(1);
-    }
+    if (p == NULL)
+        die_errno("calloc");
     return p;
 }
 
@@ -128,23 +126,10 @@ char *join_words(int n, char **words)
     return text;
 }
 
-void say_errno(const char *what)
-{
-    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, strerror(errno));
-}
-
 void say_exec_failed(const char *cmd)
 {
     if (errno == ENOENT)
         fprintf(stderr, "minishell: %s: command not found\n", cmd);
     else
         fprintf(stderr, "minishell: %s: %s\n", cmd, strerror(errno));
-}
-
-void not_implemented(const char *file, const char *function)
-{
-    fflush(stdout);
-    fprintf(stderr, "%s: not implemented yet: %s() in %s (complete its TODO)\n",
-            program_invocation_short_name, function, file);
-    exit(1);
 }

@@ -1,10 +1,13 @@
 /*
- * common.h -- lab 6 (redir_ls, pipe_tac, minishell): everything around the lesson: the
- * shell's parser, pipe_tac's text, messages. Written for you; your work is in redir_ls.c,
+ * common.h -- lab 6 (redir_ls, pipe_tac, minishell): what the programs need beyond the
+ * course's support library (support.h: say_errno, die, ...): the shell's parser,
+ * pipe_tac's text, minishell's message. Written for you; your work is in redir_ls.c,
  * pipe_tac.c and minishell.c.
  */
 #ifndef PIPES_COMMON_H
 #define PIPES_COMMON_H
+
+#include "support.h"
 
 /* One command of a pipeline: its words and its redirections. */
 struct cmd {
@@ -25,14 +28,8 @@ void free_pipeline(struct cmd *cmds);
 /* "w1 w2 ... wn " (every word followed by one space); exits on lack of memory. */
 char *join_words(int n, char **words);
 
-/* "PROGRAM: WHAT: strerror(errno)" on stderr. */
-void say_errno(const char *what);
 /* minishell, in a child whose execvp failed: "minishell: CMD: command not found" when
  * errno is ENOENT, "minishell: CMD: strerror(errno)" otherwise. */
 void say_exec_failed(const char *cmd);
-
-/* What an untouched TODO does: says which function is not written yet, and exits 1. */
-#define NOT_IMPLEMENTED() not_implemented(__FILE__, __func__)
-void not_implemented(const char *file, const char *function) __attribute__((noreturn));
 
 #endif

@@ -1,20 +1,7 @@
-//! Fatal error messages, the same way in every program, and the signal set-up every
-//! program starting other programs needs.
+//! Fatal error messages (the support crate's, the same way in every program), and the
+//! signal set-up every program starting other programs needs.
 
-use std::fmt::Display;
-use std::process::exit;
-
-/// The program's name as invoked (for messages).
-pub fn program() -> String {
-    let argv0 = std::env::args().next().unwrap_or_default();
-    argv0.rsplit('/').next().unwrap_or("?").to_string()
-}
-
-/// Prints `PROGRAM: WHAT: ERR` on stderr and exits 1 (what `perror` then `exit(1)` do in C).
-pub fn die(what: impl Display, err: impl Display) -> ! {
-    eprintln!("{}: {what}: {err}", program());
-    exit(1)
-}
+pub use lab_support::{die, program};
 
 /// Puts SIGPIPE back to its default action (terminate the process). The Rust runtime
 /// ignores SIGPIPE at startup, and an ignored signal stays ignored across `execvp`: without

@@ -25,11 +25,11 @@ int main(int argc, char **argv)
     /* size 0 and no IPC_CREAT: only look the segment up, never create one */
     int shm = shmget(key, 0, 0);
     if (shm < 0)
-        return errno == ENOENT ? say_no_segment(key) : say_errno("shmget");
+        return errno == ENOENT ? say_no_segment(key) : say_errno("shmget", NULL);
 
     volatile int *val = shmat(shm, NULL, 0);
     if (val == (void *) -1)
-        return say_errno("shmat");
+        return say_errno("shmat", NULL);
 
     int last_val = -1;
     while (1) {

@@ -41,12 +41,12 @@ int main(int argc, char **argv)
 
     int shm = create_segment(key);
     if (shm < 0)
-        return say_errno("shmget");
+        return say_errno("shmget", NULL);
 
     /* volatile: the client changes val[0] behind our back */
     volatile int *val = shmat(shm, NULL, 0);
     if (val == (void *) -1) { /* shmat reports errors with (void *) -1, not NULL */
-        say_errno("shmat");
+        say_errno("shmat", NULL);
         shmctl(shm, IPC_RMID, NULL);
         return 1;
     }
@@ -64,6 +64,6 @@ int main(int argc, char **argv)
     shmdt((const void *) val);
     /* Server marks the segment for deletion */
     if (shmctl(shm, IPC_RMID, NULL) < 0)
-        return say_errno("shmctl");
+        return say_errno("shmctl", NULL);
     return 0;
 }

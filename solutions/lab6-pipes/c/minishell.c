@@ -20,11 +20,11 @@ static void redirect(const char *file, int flags, int to)
 {
     int fd = open(file, flags, 0644);
     if (fd == -1) {
-        say_errno(file);
+        say_errno(file, NULL);
         _exit(1);
     }
     if (dup2(fd, to) == -1) {
-        say_errno("dup2");
+        say_errno("dup2", NULL);
         _exit(1);
     }
     close(fd);
@@ -59,7 +59,7 @@ static int run_pipeline(struct cmd *cmds, int ncmd)
 {
     pid_t *pids = calloc(ncmd, sizeof *pids);
     if (pids == NULL) {
-        say_errno("calloc");
+        say_errno("calloc", NULL);
         return 1;
     }
     int prev = -1; /* read end of the pipe from the previous command */
@@ -67,12 +67,12 @@ static int run_pipeline(struct cmd *cmds, int ncmd)
     for (int i = 0; i < ncmd; i++) {
         int pp[2] = {-1, -1};
         if (i + 1 < ncmd && pipe(pp) == -1) {
-            say_errno("pipe");
+            say_errno("pipe", NULL);
             break;
         }
         pid_t pid = fork();
         if (pid == -1) {
-            say_errno("fork");
+            say_errno("fork", NULL);
             close(pp[0]);
             close(pp[1]);
             break;

@@ -1,17 +1,20 @@
-//! Output formatting: keys as `0x%08x`, and the slides' pingpong line with C's `%g`.
+//! What the labs print the same way: keys as `0x%08x`, and the slides' pingpong line
+//! with C's `%g`.
 
 /// Number of `int`s in one pingpong message (the slides' `SIZE`).
 pub const PING_INTS: usize = 16;
+/// Bytes in one pingpong message (a POSIX queue's `mq_msgsize`).
+pub const PING_BYTES: usize = PING_INTS * std::mem::size_of::<libc::c_int>();
 
 /// A key as the course prints it: `0x%08x` of the 32-bit value.
 pub fn hex_key(key: i32) -> String {
     format!("0x{:08x}", key as u32)
 }
 
-/// The slides' result line, same computation: `total_time` is the time spent in
-/// `msgsnd`, in seconds, over `count` messages of 16 `int`s.
+/// The slides' result line, same computation: `total_time` is the time spent sending, in
+/// seconds, over `count` messages of 16 `int`s.
 pub fn pingpong_line(count: u32, total_time: f64) -> String {
-    let bytes = (PING_INTS * count as usize * std::mem::size_of::<libc::c_int>()) as f64;
+    let bytes = (PING_BYTES * count as usize) as f64;
     let latency_us = total_time / f64::from(count) * 1e6;
     let bandwidth = bytes / (total_time * 1024.0 * 1024.0);
     format!(
