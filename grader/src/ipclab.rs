@@ -220,8 +220,13 @@ impl IpcLab {
             report.tests = unrunnable.into_iter().flatten().collect();
             return Ok(finish(report, start));
         }
-        let deadlines = Deadlines::load(&self.course.path(&self.lab.spec), &self.pinned.sha256)?;
+        let load = crate::timings::host_load_factor();
+        let deadlines = Deadlines::load(&self.course.path(&self.lab.spec), &self.pinned.sha256)?
+            .stretched(load);
         report.notices.extend(deadlines.notice.clone());
+        if load > 1.0 && deadlines.timings.is_some() {
+            report.deadline_stretch = Some((load * 10.0).round() / 10.0);
+        }
         let mut job = self.job(sandbox, &vars, opts, &deadlines)?;
         job.scenarios = job
             .scenarios

@@ -108,6 +108,8 @@ pub struct Deadlines {
     pub timings: Option<Timings>,
     /// Why they do not (a notice for the report), when the file exists but is not used.
     pub notice: Option<String>,
+    /// The host's load stretch (see [`host_load_factor`]); 0 or 1: none.
+    pub load_factor: f64,
 }
 
 /// Where a lab's timings are: beside its spec.
@@ -141,11 +143,13 @@ impl Deadlines {
             return Ok(Deadlines {
                 timings: None,
                 notice: Some(notice),
+                load_factor: 1.0,
             });
         }
         Ok(Deadlines {
             timings: Some(t),
             notice: None,
+            load_factor: 1.0,
         })
     }
 
@@ -167,9 +171,36 @@ impl Deadlines {
         let Some(m) = measured else { return };
         let floor = floor + if perturbed { PERTURB_MS } else { 0 };
         let count = job.audit.round_trips.as_ref().map(|r| r.count);
-        job.timeout_ms = job.timeout_ms.min(m.deadline_ms(floor, count));
+        let calibrated = m.deadline_ms(floor, count) as f64 * self.load_factor.max(1.0);
+        job.timeout_ms = job.timeout_ms.min(calibrated.round() as u64);
+    }
+
+    /// Deadlines stretched on a busy host: `factor` times the calibrated ones (at most the
+    /// spec's), so that a correct program graded beside other work keeps its time.
+    pub fn stretched(mut self, factor: f64) -> Deadlines {
+        self.load_factor = factor;
+        self
     }
 }
+
+/// How much busier than its cores this host is now: the 1-minute load average over the
+/// cores, between 1 and [`MAX_LOAD_FACTOR`] (1 when it cannot be read).
+pub fn host_load_factor() -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    load_factor(load, cores)
+}
+
+/// The stretch for a load average of `load` on `cores` cores.
+pub fn load_factor(load: f64, cores: f64) -> f64 {
+    (load / cores.max(1.0)).clamp(1.0, MAX_LOAD_FACTOR)
+}
+
+/// The most a busy host stretches calibrated deadlines.
+pub const MAX_LOAD_FACTOR: f64 = 3.0;
 
 impl Timings {
     /// The file's text, with a header saying what it is.
@@ -221,7 +252,34 @@ mod tests {
                 scenario,
             }),
             notice: None,
+            load_factor: 1.0,
         }
+    }
+
+    #[test]
+    fn a_busy_host_stretches_the_calibrated_deadlines_up_to_the_spec() {
+        assert_eq!(load_factor(0.5, 2.0), 1.0);
+        assert_eq!(load_factor(4.0, 2.0), 2.0);
+        assert_eq!(load_factor(40.0, 2.0), MAX_LOAD_FACTOR);
+        let m = Measured {
+            wall_ms: 1000,
+            cpu_ms: 0,
+            round_trips: None,
+        };
+        let mut sj = job(60_000, None);
+        deadlines(m).apply(&mut sj, Backend::Qemu, false);
+        let calm = sj.timeout_ms;
+        let mut sj = job(60_000, None);
+        deadlines(m)
+            .stretched(2.0)
+            .apply(&mut sj, Backend::Qemu, false);
+        assert_eq!(sj.timeout_ms, calm * 2);
+        // Never beyond the spec's own.
+        let mut sj = job(calm + 100, None);
+        deadlines(m)
+            .stretched(3.0)
+            .apply(&mut sj, Backend::Qemu, false);
+        assert_eq!(sj.timeout_ms, calm + 100);
     }
 
     #[test]

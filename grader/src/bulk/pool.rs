@@ -78,6 +78,7 @@ pub fn not_gradable(ctx: &Context<'_>, task: &Task, reason: String) -> GradeRepo
         spec_sha256: ctx.engine.spec_sha256().to_owned(),
         notices: Vec::new(),
         guest_ms: None,
+        deadline_stretch: None,
         guest_start: None,
         guest_phases: None,
     }

@@ -71,6 +71,13 @@ pub fn write(r: &GradeReport, style: Style, out: &mut dyn Write) -> io::Result<(
     for n in &r.notices {
         writeln!(out, "{} {n}", paint(style, "33", "note:"))?;
     }
+    if let Some(x) = r.deadline_stretch {
+        writeln!(
+            out,
+            "{} this machine was busy: the scenarios' deadlines were stretched {x:.1}x",
+            paint(style, "33", "note:")
+        )?;
+    }
     write_build(r, style, out)?;
     if !r.gradable {
         writeln!(

@@ -129,6 +129,10 @@ pub struct GradeReport {
     /// Guest boot-to-poweroff time, when a guest was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_ms: Option<u64>,
+    /// How much the calibrated deadlines were stretched because the machine was busy
+    /// (its load average over its cores), when they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_stretch: Option<f64>,
     /// How the guest started: restored from its snapshot, or booted cold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_start: Option<GuestStart>,
@@ -212,6 +216,7 @@ impl GradeReport {
             spec_sha256: spec_sha256.to_string(),
             notices: Vec::new(),
             guest_ms: None,
+            deadline_stretch: None,
             guest_start: None,
             guest_phases: None,
         }

@@ -101,7 +101,7 @@ fn why(h: &HangReport) -> String {
 /// The findings (or, without any, each process and where it waits) after `lead`.
 fn listing(h: &HangReport, lead: &str) -> String {
     if !h.findings.is_empty() {
-        return format!("{lead}{}", h.findings.join("; "));
+        return format!("{lead}{}", condensed(&h.findings).join("; "));
     }
     let procs: Vec<String> = h
         .processes
@@ -147,6 +147,51 @@ fn where_they_were(h: &HangReport) -> String {
     } else {
         format!(". At the deadline: {}", procs.join(", "))
     }
+}
+
+/// The findings, those that differ only by their pid said once: "`msgq` (41 processes:
+/// pids 3, 4, 5, …) was still running…" instead of 41 sentences.
+fn condensed(findings: &[String]) -> Vec<String> {
+    const SHOWN: usize = 3;
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for f in findings {
+        let (key, pid) = without_pid(f);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, pids)) => pids.extend(pid),
+            None => groups.push((key, pid.into_iter().collect())),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, pids)| match pids.len() {
+            0 | 1 => key.replacen("(pid {})", &format!("(pid {})", pids.join("")), 1),
+            n => {
+                let mut shown: Vec<&str> = pids.iter().take(SHOWN).map(String::as_str).collect();
+                if n > SHOWN {
+                    shown.push("…");
+                }
+                key.replacen(
+                    "(pid {})",
+                    &format!("({n} processes: pids {})", shown.join(", ")),
+                    1,
+                )
+            }
+        })
+        .collect()
+}
+
+/// A finding with its first "(pid N)" made "(pid {})", and N.
+fn without_pid(f: &str) -> (String, Option<String>) {
+    let Some(at) = f.find("(pid ") else {
+        return (f.to_string(), None);
+    };
+    let rest = &f[at + 5..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if digits.is_empty() || !rest[digits.len()..].starts_with(')') {
+        return (f.to_string(), None);
+    }
+    let key = format!("{}(pid {{}}){}", &f[..at], &rest[digits.len() + 1..]);
+    (key, Some(digits))
 }
 
 /// "2.1 s".

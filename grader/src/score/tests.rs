@@ -212,6 +212,30 @@ fn a_deadlock_stopped_early_says_when_and_why() {
 }
 
 #[test]
+fn many_processes_in_the_same_state_are_said_once() {
+    let mut r = result(process(Exit::Timeout, "", ""), 0o600, 3);
+    let busy = |pid| {
+        format!("`msgq` (pid {pid}) was still running (state R) at the deadline: a busy loop, or far too slow")
+    };
+    let mut findings: Vec<String> = (3..44).map(busy).collect();
+    findings.push("`msgq` (pid 2) is waiting for its child `msgq` (pid 3) to exit".into());
+    r.hang = Some(HangReport {
+        findings,
+        ..Default::default()
+    });
+    let t = eval(&r);
+    assert!(
+        t.message.ends_with(
+            "At the deadline: `msgq` (41 processes: pids 3, 4, 5, …) was still running (state R) \
+             at the deadline: a busy loop, or far too slow; `msgq` (pid 2) is waiting for its \
+             child `msgq` (pid 3) to exit"
+        ),
+        "{}",
+        t.message
+    );
+}
+
+#[test]
 fn a_program_still_making_round_trips_is_too_slow_not_blocked() {
     let moving = |round_trips, ipc_calls| Pace::Progressing {
         elapsed_ms: 16_000,
