@@ -201,6 +201,8 @@ impl IpcLab {
         let vars = params::draw(&self.pinned.spec.params, seed)
             .map_err(|message| self.spec_error(message))?;
         let mut report = self.start_report(sandbox, opts, seed, &vars);
+        // The guest restores on the other core while the build runs.
+        sandbox.prestart();
         events::phase(events, Phase::Build, "building");
         let built = match self.build(opts) {
             Ok(b) => b,

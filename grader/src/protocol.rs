@@ -418,6 +418,10 @@ pub enum StepOutcome {
         satisfied: bool,
         /// How long it took.
         waited_ms: u64,
+        /// It ended unsatisfied early: no process of the submission was left to make it
+        /// happen.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        nobody_left: bool,
     },
     /// Objects seen by an `ipc_snapshot`.
     Snapshot {

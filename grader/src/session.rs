@@ -114,6 +114,7 @@ pub fn guest_sandbox(
         parallel: course.guest.parallel,
         snapshots: None,
         cold_notice: None,
+        ready: Default::default(),
     };
     if course.guest.snapshot && !start.cold_boot {
         let root = start

@@ -27,6 +27,9 @@ use super::supervise::Supervisor;
 const EVERY: Duration = Duration::from_millis(500);
 /// How long every counter must stay frozen (three samples) before it is a deadlock.
 const STILL_FOR: Duration = Duration::from_millis(1000);
+/// The last look at a deadline is skipped when a sample is fresher than this: two
+/// samples a few milliseconds apart say nothing of a pace.
+const MIN_GAP: Duration = Duration::from_millis(200);
 /// No "hopelessly slow" verdict before this share of the deadline has passed…
 const SLOW_AFTER: f64 = 0.25;
 /// …nor unless, at the pace so far, the program would do less than this share of its
@@ -318,8 +321,11 @@ impl Watch {
             .is_some_and(|(done, needed)| done > needed + (needed / 10).max(5))
     }
 
-    /// Takes a sample now (at the deadline: one last look).
+    /// Takes a sample now (at the deadline: one last look, unless one was just taken).
     pub(crate) fn sample(&mut self, sup: &Supervisor) {
+        if self.last.as_ref().is_some_and(|l| l.at.elapsed() < MIN_GAP) {
+            return;
+        }
         self.push(Sample::take(
             &sup.descendants(),
             &sup.counts,

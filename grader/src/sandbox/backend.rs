@@ -88,6 +88,9 @@ pub trait Sandbox {
     }
     /// What to tell a waiting person.
     fn phase_name(&self) -> &'static str;
+    /// Gets ready for the next [`Sandbox::run`] while the submission builds (a guest
+    /// restored from its snapshot, waiting for its job). Nothing by default.
+    fn prestart(&self) {}
     /// Runs the job; `programs` are (name, host path); `work` is a scratch directory.
     fn run(
         &self,

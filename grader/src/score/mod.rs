@@ -152,7 +152,7 @@ pub fn evaluate(
         output: None,
         steps: Vec::new(),
     };
-    out.steps = output::every_step(&result.steps);
+    out.steps = output::every_step(&result.steps, &result.leftovers);
     match check_scenario(spec, steps, result, vars) {
         Err(miss) => {
             out.status = miss.status;
@@ -251,9 +251,13 @@ fn cut_short(i: usize, result: &ScenarioResult) -> Miss {
             message: hang::cut_short(i + 1, h),
             step: Some(i),
         },
+        // Every step before passed and none was running: the waits used up the deadline.
         None => Miss {
-            status: Status::Error,
-            message: format!("step {} was not run by the agent", i + 1),
+            status: Status::Timeout,
+            message: format!(
+                "the scenario's deadline came before step {} could run: the steps before it took all its time",
+                i + 1
+            ),
             step: Some(i),
         },
     }
@@ -314,6 +318,7 @@ fn check_outcome(
         StepOutcome::Waited {
             satisfied,
             waited_ms,
+            nobody_left,
         } => {
             let want = e.satisfied.unwrap_or(true);
             if *satisfied == want {
@@ -322,8 +327,13 @@ fn check_outcome(
             let what = describe_wait(step);
             Err(fail(if want {
                 format!(
-                    "waited {:.1} s for {what}; it never happened",
-                    *waited_ms as f64 / 1000.0
+                    "waited {:.1} s for {what}; it never happened{}",
+                    *waited_ms as f64 / 1000.0,
+                    if *nobody_left {
+                        ": no process of the submission was left running to make it happen"
+                    } else {
+                        ""
+                    }
                 )
             } else {
                 format!("{what} happened, but should not have")

@@ -38,17 +38,43 @@ fn ended(exit: &Exit) -> String {
 
 /// The program's output of every `run` step, in order (the wait of a background run
 /// carries its output).
-pub(super) fn every_step(steps: &[StepOutcome]) -> Vec<StepOutput> {
-    steps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| match o {
-            StepOutcome::Process(p) if p.exit != Exit::NotStarted || p.error.is_none() => {
-                Some(StepOutput::of(i as u32 + 1, p))
+pub(super) fn every_step(steps: &[StepOutcome], leftovers: &[ProcessResult]) -> Vec<StepOutput> {
+    // A background program (a server) is shown under the step that started it, with how
+    // it ended: from the later step that waited for it, or from the leftovers.
+    let mut shown_early = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, o) in steps.iter().enumerate() {
+        match o {
+            StepOutcome::Spawned {
+                id, pid: Some(_), ..
+            } => {
+                let later = steps
+                    .iter()
+                    .enumerate()
+                    .skip(i + 1)
+                    .find_map(|(j, o)| match o {
+                        StepOutcome::Process(p) if &p.id == id => Some((j, p)),
+                        _ => None,
+                    });
+                let ended = match later {
+                    Some((j, p)) => {
+                        shown_early.insert(j);
+                        Some(p)
+                    }
+                    None => leftovers.iter().find(|p| &p.id == id),
+                };
+                out.extend(ended.map(|p| StepOutput::of(i as u32 + 1, p)));
             }
-            _ => None,
-        })
-        .collect()
+            StepOutcome::Process(p)
+                if !shown_early.contains(&i)
+                    && (p.exit != Exit::NotStarted || p.error.is_none()) =>
+            {
+                out.push(StepOutput::of(i as u32 + 1, p));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The output to show for a failure at step `failed` (0-based; `None`: no step in
@@ -107,5 +133,37 @@ mod tests {
         assert_eq!(at_failure(&all, Some(4)).map(|x| x.step), Some(3));
         assert_eq!(at_failure(&all, None).map(|x| x.step), Some(3));
         assert_eq!(at_failure(&[o(2)], Some(0)), None);
+    }
+
+    #[test]
+    fn a_background_program_shows_what_it_printed_under_the_step_that_started_it() {
+        let server = ProcessResult {
+            id: "server".into(),
+            command: "shm_server 0x1 5".into(),
+            exit: Exit::Code(1),
+            stdout: String::new(),
+            stderr: "shm_server: not implemented yet\n".into(),
+            truncated: false,
+            duration_ms: 3,
+            error: None,
+            death: None,
+            limits: Vec::new(),
+        };
+        let steps = vec![
+            StepOutcome::Spawned {
+                id: "server".into(),
+                pid: Some(12),
+                error: None,
+            },
+            StepOutcome::Waited {
+                satisfied: false,
+                waited_ms: 100,
+                nobody_left: true,
+            },
+        ];
+        let all = every_step(&steps, std::slice::from_ref(&server));
+        let shown = at_failure(&all, Some(1)).expect("the server's output");
+        assert_eq!(shown.step, 1);
+        assert!(shown.stderr.contains("not implemented yet"), "{shown:?}");
     }
 }

@@ -26,6 +26,20 @@ pub struct Marks {
     pub closed: Option<Duration>,
 }
 
+impl Marks {
+    /// The marks measured from `by` later than QEMU's spawn (a guest restored ahead of
+    /// its job counts from the moment the job was sent).
+    pub fn since(self, by: Duration) -> Marks {
+        let shift = |m: Option<Duration>| m.map(|d| d.saturating_sub(by));
+        Marks {
+            ready: shift(self.ready),
+            hello: shift(self.hello),
+            done: shift(self.done),
+            closed: shift(self.closed),
+        }
+    }
+}
+
 /// A socketpair for one guest, before QEMU starts.
 #[derive(Debug)]
 pub struct Channel {
@@ -51,13 +65,31 @@ impl Channel {
     /// Once QEMU runs: closes the host's copy of the guest end (so QEMU's exit ends the
     /// stream), sends `frame` if any, and starts collecting.
     pub fn start(self, frame: Option<Vec<u8>>, spawned: Instant) -> std::io::Result<Live> {
+        let later = frame.map(|frame| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _ = tx.send(frame);
+            rx
+        });
+        self.start_with(later, spawned)
+    }
+
+    /// As [`Channel::start`], the frame written when it arrives on `frame` (a guest started
+    /// before its job is known: restored while the submission builds). A sender dropped
+    /// without sending writes nothing.
+    pub fn start_with(
+        self,
+        frame: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+        spawned: Instant,
+    ) -> std::io::Result<Live> {
         drop(self.guest);
         let shared = Arc::new((Mutex::new(Marks::default()), Condvar::new()));
         if let Some(frame) = frame {
             let mut writer = self.host.try_clone()?;
             // A guest that dies before reading it makes the write fail: its run says why.
             std::thread::spawn(move || {
-                let _ = writer.write_all(&frame);
+                if let Ok(frame) = frame.recv() {
+                    let _ = writer.write_all(&frame);
+                }
             });
         }
         let marks = Arc::clone(&shared);

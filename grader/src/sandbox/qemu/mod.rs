@@ -265,6 +265,32 @@ impl LiveGuest {
         frame: Option<Vec<u8>>,
         opts: &QemuOptions,
     ) -> Result<LiveGuest, QemuError> {
+        let later = frame.map(|frame| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _ = tx.send(frame);
+            rx
+        });
+        LiveGuest::spawn_with(image, boot, later, opts)
+    }
+
+    /// Spawns QEMU whose frame comes later, on the returned sender (a guest restored while
+    /// the submission builds); dropping the sender leaves the agent waiting until QEMU is
+    /// stopped.
+    pub fn spawn_waiting(
+        image: &Image,
+        boot: Boot<'_>,
+        opts: &QemuOptions,
+    ) -> Result<(LiveGuest, std::sync::mpsc::Sender<Vec<u8>>), QemuError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        Ok((LiveGuest::spawn_with(image, boot, Some(rx), opts)?, tx))
+    }
+
+    fn spawn_with(
+        image: &Image,
+        boot: Boot<'_>,
+        frame: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+        opts: &QemuOptions,
+    ) -> Result<LiveGuest, QemuError> {
         let qemu = qemu_available()?;
         let tmp = std::env::temp_dir();
         scratch::sweep(&tmp, SCRATCH_PREFIX);
@@ -287,7 +313,9 @@ impl LiveGuest {
         let pid = child.id();
         let guard = Reaper::new(child);
         let Inherited { agent, qmp, state } = fds;
-        let channel = agent.start(frame, spawned).map_err(io_err(&paths.stderr))?;
+        let channel = agent
+            .start_with(frame, spawned)
+            .map_err(io_err(&paths.stderr))?;
         let mut guest = LiveGuest {
             guard,
             pid,
