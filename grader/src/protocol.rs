@@ -914,6 +914,16 @@ impl JobFrame {
     }
 }
 
+/// Round trips clearly past the count asked (half as many again, ten at least): the
+/// program does not stop at its count. The margin covers a correct program's extra
+/// calls: the slides' pingpong child receives with type 0, so on a busy machine it takes
+/// its own reply back now and then and answers it again (seen: 10 % more calls); a
+/// program that ignores its count overshoots by far more (the slides' makes 65 536
+/// whatever it is asked).
+pub fn overshoots(done: u64, needed: u64) -> bool {
+    done > needed + (needed / 2).max(10)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

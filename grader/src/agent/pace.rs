@@ -314,11 +314,11 @@ impl Watch {
                 && (self.still_since.is_some_and(|t| now - t >= STILL_FOR) || self.hopeless(now))
     }
 
-    /// Clearly more round trips than the scenario asked for (a tenth more, five at
-    /// least): the program does not stop at its count.
+    /// Clearly more round trips than the scenario asked for (see
+    /// [`crate::protocol::overshoots`]): the program does not stop at its count.
     fn overshoot(&self) -> bool {
         self.round_trips_done()
-            .is_some_and(|(done, needed)| done > needed + (needed / 10).max(5))
+            .is_some_and(|(done, needed)| crate::protocol::overshoots(done, needed))
     }
 
     /// Takes a sample now (at the deadline: one last look, unless one was just taken).

@@ -576,13 +576,39 @@ fn every_scenario_gets_a_fresh_ipc_namespace() {
     assert!(list_ipc_objects().is_ok());
 }
 
+/// Steps that use up the deadline with nothing running: the rest is not run, and it is no
+/// agent error (the scorer calls it a timeout at the first step not run).
 #[test]
-fn steps_that_overrun_the_deadline_with_nothing_running_are_an_agent_error() {
+fn steps_that_overrun_the_deadline_with_nothing_running_stop_the_scenario() {
     let s = scenario(100, vec![Step::Sleep { ms: 300 }, Step::Sleep { ms: 1 }]);
     assert_eq!(s.steps.len(), 1);
     assert!(matches!(&s.steps[0], StepOutcome::Done { error: Some(e) } if e.contains("deadline")));
     assert!(s.hang.is_none());
-    assert!(s.error.unwrap().contains("before step 2"));
+    assert_eq!(s.error, None);
+}
+
+/// A wait that no process of the submission is left to satisfy ends at once.
+#[test]
+fn a_wait_nobody_is_left_to_satisfy_ends_at_once() {
+    let s = scenario(
+        10_000,
+        vec![Step::WaitFor {
+            condition: Condition::Ipc {
+                ipc: IpcKind::Shm,
+                key: Some(77),
+                name: None,
+            },
+            timeout_ms: 5_000,
+        }],
+    );
+    match &s.steps[0] {
+        StepOutcome::Waited {
+            satisfied,
+            nobody_left,
+            ..
+        } => assert!(!satisfied && *nobody_left, "{s:?}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -70,8 +70,12 @@ fn why(h: &HangReport) -> String {
             interval_ms,
             ..
         } => match (round_trips, ipc_calls) {
-            (Some((done, needed)), _) if done > needed => format!(
+            (Some((done, needed)), _) if crate::protocol::overshoots(*done, *needed) => format!(
                 ": it does not stop at its count: {done} round trips in {}, where the scenario asked for {needed} (does the program read its COUNT argument?)",
+                secs(*elapsed_ms)
+            ),
+            (Some((done, needed)), _) if done >= needed => format!(
+                ": not deadlocked: {done} round trips in {}, as many as the {needed} asked, but the program did not end after them",
                 secs(*elapsed_ms)
             ),
             (Some((done, needed)), _) if *done > 0 => format!(

@@ -252,6 +252,26 @@ fn a_program_still_making_round_trips_is_too_slow_not_blocked() {
         "step 1 `p 0x00001000` did not finish before its deadline and was killed: \
          too slow, not deadlocked: 160 round trips in 16.0 s, the scenario needs 734"
     );
+    // Far past the count: it does not read it, never "too slow".
+    let t = cut(moving(Some((27_889, 316)), None), None);
+    assert!(
+        t.message.ends_with(
+            "it does not stop at its count: 27889 round trips in 16.0 s, where the scenario \
+             asked for 316 (does the program read its COUNT argument?)"
+        ),
+        "{}",
+        t.message
+    );
+    // Just past it (an end message, calls counted twice on a busy machine): done, not ended.
+    let t = cut(moving(Some((330, 316)), None), None);
+    assert!(
+        t.message.ends_with(
+            "not deadlocked: 330 round trips in 16.0 s, as many as the 316 asked, but the \
+             program did not end after them"
+        ),
+        "{}",
+        t.message
+    );
     let t = cut(moving(None, Some(640)), None);
     assert!(
         t.message
