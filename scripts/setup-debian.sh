@@ -14,6 +14,6 @@ $SUDO apt-get update -qq
 # Chromium (and a font for its screenshots) is the dashboard's browser test.
 $SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades \
     qemu-system-x86 qemu-utils/bookworm gcc make libc6-dev ca-certificates \
-    bubblewrap util-linux chromium chromium-driver fonts-dejavu-core >/dev/null
+    bubblewrap util-linux chromium chromium-driver fonts-dejavu-core zip unzip >/dev/null
 command -v cargo >/dev/null || { echo "setup: cargo is missing: install Rust (rustup) first" >&2; exit 1; }
 echo "setup: qemu $(qemu-system-x86_64 --version | head -n1 | awk '{print $4}'), gcc, make, $(bwrap --version) ready"

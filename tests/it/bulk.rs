@@ -14,7 +14,7 @@ use grader::bulk::class;
 use grader::course::Course;
 use grader::report::csv;
 
-use crate::util::{grader, root, tempdir, text};
+use crate::util::{gradebook, grader, root, tempdir, text};
 
 const CLASS_SEED: &str = "77";
 
@@ -23,45 +23,11 @@ fn course() -> Course {
 }
 
 fn gen_class(label: &str) -> PathBuf {
-    gen_class_of(label, 30)
-}
-
-fn gen_class_of(label: &str, size: usize) -> PathBuf {
-    let dir = tempdir(label);
-    let size = size.to_string();
-    let out = grader(
-        &root(),
-        &[
-            "gen-class",
-            "lab1",
-            "--out",
-            dir.to_str().unwrap(),
-            "--size",
-            &size,
-        ],
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(
-        out.status.success(),
-        "gen-class failed:\n{stdout}\n{stderr}"
-    );
-    dir
+    crate::util::gen_class(label, 30)
 }
 
 fn bulk_args<'a>(class: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "bulk",
-        "lab1",
-        class.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--jobs",
-        "2",
-        "--seed",
-        CLASS_SEED,
-    ];
-    args.extend_from_slice(extra);
-    args
+    crate::util::bulk_args(class, out, CLASS_SEED, extra)
 }
 
 fn assert_matches_class(class_dir: &Path, results: &Path) {
@@ -101,14 +67,6 @@ fn graded_in_guest() -> &'static Graded {
 
 fn expected() -> Vec<class::Expected> {
     class::load_expected(&graded_in_guest().class).unwrap()
-}
-
-fn gradebook(results: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
-    csv::records(&text)
-        .into_iter()
-        .map(|r| (r["student"].clone(), r))
-        .collect()
 }
 
 #[test]
@@ -361,7 +319,7 @@ fn two_rust_builds_at_once_each_get_their_own_binary_and_the_shared_deps_stay_in
 /// naming the refusal, and the shared dependency artefacts are byte for byte the same.
 #[test]
 fn hostile_builds_in_a_class_cost_no_neighbour_its_grade() {
-    let class_dir = gen_class_of("bulk-hostile-class", 12);
+    let class_dir = crate::util::gen_class("bulk-hostile-class", 12);
     let subs = class_dir.join("submissions");
     let course = course();
     let pinned = grader::ipclab::load_spec(&course, course.lab("lab1").unwrap()).unwrap();

@@ -16,7 +16,7 @@ use headless_chrome::protocol::cdp::types::Event;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
 
-use crate::util::{grader, root, tempdir, text};
+use crate::util::{gradebook, grader, root, tempdir, text};
 
 /// The student whose output is markup.
 const HOSTILE: &str = "zoe-hostile";
@@ -36,38 +36,17 @@ struct Graded {
 fn graded() -> &'static Graded {
     static ONCE: OnceLock<Graded> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let dir = tempdir("dashboard-class");
-        let out = grader(
-            &root(),
-            &[
-                "gen-class",
-                "lab1",
-                "--out",
-                dir.to_str().unwrap(),
-                "--size",
-                "12",
-            ],
-        );
-        assert!(out.status.success(), "gen-class: {:?}", text(&out));
+        let dir = crate::util::gen_class("dashboard-class", 12);
         let subs = dir.join("submissions");
         let fx = Fixture::load(&root().join("tests/dashboard/hostile-output")).unwrap();
         fx.materialize(&root(), &subs.join(HOSTILE)).unwrap();
         let results = dir.join("results");
-        let args = [
-            "bulk",
-            "lab1",
-            subs.to_str().unwrap(),
-            "--out",
-            results.to_str().unwrap(),
-            "--backend",
-            "local",
-            "--jobs",
-            "2",
-            "--seed",
+        let args = crate::util::bulk_args(
+            &subs,
+            &results,
             "77",
-            "--similarity",
-            "--quiet",
-        ];
+            &["--backend", "local", "--similarity", "--quiet"],
+        );
         let out = grader(&root(), &args);
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "bulk:\n{stdout}\n{stderr}");
@@ -81,15 +60,6 @@ fn graded() -> &'static Graded {
         assert!(bad.is_empty(), "{HOSTILE}: {bad:?}");
         Graded { results }
     })
-}
-
-/// The gradebook: student → record.
-fn gradebook(results: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
-    csv::records(&text)
-        .into_iter()
-        .map(|r| (r["student"].clone(), r))
-        .collect()
 }
 
 /// The gradebook's students per status (every status present, zeros included).

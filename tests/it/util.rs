@@ -158,3 +158,63 @@ pub fn tree_digest(dir: &Path) -> std::collections::BTreeMap<PathBuf, (u32, Stri
     }
     out
 }
+
+/// `cargo grader gen-class lab1 --out DIR --size N` into a fresh directory, the way a
+/// teacher types it: `--out` relative to the course root (zipped students included).
+pub fn gen_class(label: &str, size: usize) -> PathBuf {
+    let dir = tempdir(label);
+    let rel = dir
+        .strip_prefix(root())
+        .expect("temporary directories are under the root");
+    let size = size.to_string();
+    let out = grader(
+        &root(),
+        &[
+            "gen-class",
+            "lab1",
+            "--out",
+            rel.to_str().unwrap(),
+            "--size",
+            &size,
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "gen-class failed:\n{stdout}\n{stderr}"
+    );
+    dir
+}
+
+/// `bulk lab1 CLASS --out OUT --jobs 2 --seed SEED EXTRA…`.
+pub fn bulk_args<'a>(
+    class: &'a Path,
+    out: &'a Path,
+    seed: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "bulk",
+        "lab1",
+        class.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--seed",
+        seed,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A results directory's gradebook.csv: student → record.
+pub fn gradebook(
+    results: &Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(results.join("gradebook.csv")).unwrap();
+    grader::report::csv::records(&text)
+        .into_iter()
+        .map(|r| (r["student"].clone(), r))
+        .collect()
+}

@@ -365,6 +365,8 @@ fn compiles_c(path: &Path, text: &str) -> bool {
 
 /// Packs `subs/STUDENT` as an archive (and removes the folder), or leaves it.
 fn pack(subs: &Path, student: &str, packaging: &str) -> Result<(), ClassError> {
+    // zip runs inside the student's directory: the archive's path must not be relative.
+    let subs = &std::path::absolute(subs).map_err(io(subs))?;
     let mut cmd = match packaging {
         "tar.gz" => {
             let mut c = Command::new("tar");
