@@ -326,6 +326,41 @@ fn parse_oom_record(rec: &str, since_us: u64, uid: Option<u32>) -> Option<OomVic
     })
 }
 
+/// Where the kernel's OOM killer stood when a scenario began: its kill count and clock,
+/// and the uid the scenario's programs run as.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OomMark {
+    kills: u64,
+    kernel_us: u64,
+    uid: Option<u32>,
+}
+
+impl OomMark {
+    /// The mark now, for processes of `uid` (any uid when `None`).
+    pub(crate) fn now(uid: Option<u32>) -> OomMark {
+        OomMark {
+            kills: oom_kills(),
+            kernel_us: kernel_clock_us(),
+            uid,
+        }
+    }
+
+    /// The OOM killer killed some process since (whoever's: a cheap counter).
+    pub(crate) fn killed_since(&self) -> bool {
+        oom_kills() > self.kills
+    }
+
+    /// Its victims of the mark's uid since (the kernel's log, read only when the counter
+    /// moved).
+    pub(crate) fn victims(&self) -> Vec<OomVictim> {
+        if self.killed_since() {
+            oom_victims(self.kernel_us, self.uid)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// How many processes the OOM killer has killed since boot (`oom_kill` in /proc/vmstat).
 pub(crate) fn oom_kills() -> u64 {
     let text = fs::read_to_string("/proc/vmstat").unwrap_or_default();

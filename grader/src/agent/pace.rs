@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::protocol::{AuditRequest, EarlyStop, Pace, RoundTrips, Starved};
 
+use super::death::OomMark;
 use super::procs::{self, ProcStat};
 use super::supervise::Supervisor;
 
@@ -247,16 +248,8 @@ pub(crate) struct Watch {
     still_since: Option<Instant>,
     /// The threads waiting in futex at every sample lately.
     futex_waits: BTreeMap<(i32, i32), FutexWait>,
-    /// Watching for the OOM killer: the students' uid, the kernel's kill count and clock
-    /// when the scenario began (see [`Watch::watch_memory`]).
-    oom: Option<OomWatch>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct OomWatch {
-    uid: Option<u32>,
-    kills_at_start: u64,
-    kernel_us_at_start: u64,
+    /// Where the OOM killer stood when the scenario began (see [`Watch::watch_memory`]).
+    oom: Option<OomMark>,
 }
 
 impl Watch {
@@ -277,23 +270,15 @@ impl Watch {
     }
 
     /// Also stop the scenario as soon as the kernel's OOM killer has killed one of its
-    /// processes (`uid`'s, since the kernel's kill count and clock given): the outcome is
-    /// decided, and a guest short of memory only gets slower for every scenario.
-    pub(crate) fn watch_memory(&mut self, uid: Option<u32>, kills_at_start: u64, kernel_us: u64) {
-        self.oom = Some(OomWatch {
-            uid,
-            kills_at_start,
-            kernel_us_at_start: kernel_us,
-        });
+    /// processes since `mark`: the outcome is decided, and a guest short of memory only
+    /// gets slower for every scenario.
+    pub(crate) fn watch_memory(&mut self, mark: OomMark) {
+        self.oom = Some(mark);
     }
 
-    /// The OOM killer took one of the scenario's processes (a cheap counter first, the
-    /// kernel's log only when it moved).
+    /// The OOM killer took one of the scenario's processes.
     fn out_of_memory(&self) -> bool {
-        self.oom.is_some_and(|o| {
-            super::death::oom_kills() > o.kills_at_start
-                && !super::death::oom_victims(o.kernel_us_at_start, o.uid).is_empty()
-        })
+        self.oom.is_some_and(|o| !o.victims().is_empty())
     }
 
     /// Samples when one is due; with `may_stop` (nothing but the students' processes can

@@ -91,10 +91,8 @@ struct Scenario<'a> {
     watch: Watch,
     /// The deadline passed (or the scenario was stopped early): no further step runs.
     over: bool,
-    /// The OOM killer's count when the scenario started.
-    oom_at_start: u64,
-    /// The kernel's clock (µs since boot, as its log stamps records) at the start.
-    kernel_us_at_start: u64,
+    /// Where the OOM killer stood when the scenario started.
+    oom: death::OomMark,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -157,20 +155,14 @@ fn audited_numbers(names: &[String]) -> Result<Vec<i64>, ScenarioError> {
 }
 
 /// The filter: the audited calls, the watched ones (always: a death's sender is named, a
-/// fork at the process limit is seen; `exit_group` too when descriptors are audited) and,
-/// perturbed, the calls the perturbation holds; the supervisor counts only the audited ones.
-fn audit_filter(
-    audited: &[i64],
-    fds: bool,
-    perturb: Option<&Perturber>,
-    sup: &mut Supervisor,
-) -> Filter {
+/// fork at the process limit is seen, every exit shows what it held open and how much
+/// address space it used) and, perturbed, the calls the perturbation holds; the
+/// supervisor counts only the audited ones.
+fn audit_filter(audited: &[i64], perturb: Option<&Perturber>, sup: &mut Supervisor) -> Filter {
     let mut numbers = audited.to_vec();
-    // Every exit: what it held open (audit.fds) and how much address space it used.
-    let exits = Some(death::EXIT_GROUP);
-    let _ = fds;
     let held = perturb.map(Perturber::syscalls).unwrap_or_default();
-    for nr in death::WATCHED_CALLS.into_iter().chain(exits).chain(held) {
+    let watched = death::WATCHED_CALLS.into_iter().chain([death::EXIT_GROUP]);
+    for nr in watched.chain(held) {
         if !numbers.contains(&nr) {
             numbers.push(nr);
         }
@@ -193,12 +185,7 @@ impl<'a> Scenario<'a> {
         sup.log.open_at_exit = spec.audit.fds.then(Vec::new);
         sup.log.bin_dir = job.bin_dir.clone();
         sup.log.address_space = job.limits.address_space_bytes;
-        let filter = Some(audit_filter(
-            &audited,
-            spec.audit.fds,
-            perturb.as_ref(),
-            &mut sup,
-        ));
+        let filter = Some(audit_filter(&audited, perturb.as_ref(), &mut sup));
         ns::fresh_ipc()?;
         let root = Path::new(WORK_ROOT);
         let cwd = root.join(dir_name(&spec.name));
@@ -206,9 +193,9 @@ impl<'a> Scenario<'a> {
         fresh_dir(&cwd, 0o755, job.run_as)?;
         fresh_dir(&scratch, 0o700, None)?;
         let timeout = Duration::from_millis(spec.timeout_ms);
-        let (oom_at_start, kernel_us_at_start) = (death::oom_kills(), death::kernel_clock_us());
+        let oom = death::OomMark::now(job.run_as.map(|(u, _)| u));
         let mut watch = Watch::new(started, timeout, &spec.audit);
-        watch.watch_memory(job.run_as.map(|(u, _)| u), oom_at_start, kernel_us_at_start);
+        watch.watch_memory(oom);
         Ok(Scenario {
             job,
             spec,
@@ -224,8 +211,7 @@ impl<'a> Scenario<'a> {
             },
             watch,
             over: false,
-            oom_at_start,
-            kernel_us_at_start,
+            oom,
         })
     }
 

@@ -22,7 +22,7 @@ impl Scenario<'_> {
             Exit::Signal(sig) => Some(*sig),
             _ => None,
         };
-        let oom = death::oom_kills() > self.oom_at_start;
+        let oom = self.oom.killed_since();
         let death = signal.map(|sig| death::cause(&self.sup.log.signals, pid, pid, sig, oom));
         let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let ended = Ended {
@@ -40,12 +40,7 @@ impl Scenario<'_> {
     /// names them, with the uid this scenario's programs run as), and processes whose
     /// address space reached RLIMIT_AS (their allocations failed there).
     pub(super) fn memory_limits(&mut self) {
-        let uid = self.job.run_as.map(|(u, _)| u);
-        let victims = if death::oom_kills() > self.oom_at_start {
-            death::oom_victims(self.kernel_us_at_start, uid)
-        } else {
-            Vec::new()
-        };
+        let victims = self.oom.victims();
         if !victims.is_empty() {
             const SHOWN: usize = 3;
             let mut who: Vec<String> = victims

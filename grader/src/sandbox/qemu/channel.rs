@@ -40,6 +40,14 @@ impl Marks {
     }
 }
 
+/// A frame known now, as the receiver [`Channel::start_with`] takes.
+pub fn ready(frame: Vec<u8>) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The receiver is alive: the send cannot fail.
+    let _ = tx.send(frame);
+    rx
+}
+
 /// A socketpair for one guest, before QEMU starts.
 #[derive(Debug)]
 pub struct Channel {
@@ -63,19 +71,9 @@ impl Channel {
     }
 
     /// Once QEMU runs: closes the host's copy of the guest end (so QEMU's exit ends the
-    /// stream), sends `frame` if any, and starts collecting.
-    pub fn start(self, frame: Option<Vec<u8>>, spawned: Instant) -> std::io::Result<Live> {
-        let later = frame.map(|frame| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let _ = tx.send(frame);
-            rx
-        });
-        self.start_with(later, spawned)
-    }
-
-    /// As [`Channel::start`], the frame written when it arrives on `frame` (a guest started
-    /// before its job is known: restored while the submission builds). A sender dropped
-    /// without sending writes nothing.
+    /// stream), sends the frame when it arrives on `frame` (at once when made by
+    /// [`ready`]; later for a guest restored while the submission builds; a sender dropped
+    /// without sending writes nothing), and starts collecting.
     pub fn start_with(
         self,
         frame: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
@@ -192,7 +190,7 @@ mod tests {
         // SAFETY: a fresh duplicate of the guest end, owned by this stream only.
         let mut guest = unsafe { UnixStream::from_raw_fd(libc::dup(channel.guest_fd())) };
         let live = channel
-            .start(Some(b"FRAME".to_vec()), Instant::now())
+            .start_with(Some(ready(b"FRAME".to_vec())), Instant::now())
             .unwrap();
         let mut got = [0u8; 5];
         guest.read_exact(&mut got).unwrap();

@@ -265,12 +265,7 @@ impl LiveGuest {
         frame: Option<Vec<u8>>,
         opts: &QemuOptions,
     ) -> Result<LiveGuest, QemuError> {
-        let later = frame.map(|frame| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let _ = tx.send(frame);
-            rx
-        });
-        LiveGuest::spawn_with(image, boot, later, opts)
+        LiveGuest::spawn_with(image, boot, frame.map(channel::ready), opts)
     }
 
     /// Spawns QEMU whose frame comes later, on the returned sender (a guest restored while
